@@ -1,0 +1,28 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** shared/ sits beside the project root (read-only; the CI clone has it at the same place). */
+export const SHARED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
+
+export interface AvalonVectors {
+  keys: {
+    workerRsaPrivatePem: string;
+    workerRsaPublicPem: string;
+    workerRsaBits: number;
+    workerSigningPrivatePem: string;
+    workerVerifyingPem: string;
+    requesterSigningPrivatePem: string;
+    requesterVerifyingPem: string;
+  };
+  requestHash: { params: Record<string, unknown> & { inData: never[]; outData?: never[] }; sha256Hex: string }[];
+  responseHash: { result: Record<string, unknown> & { outData: never[]; workerSignature: string }; sha256Hex: string; verifiesWithWorkerKey: boolean }[];
+  signatures: { messageUtf8: string; digestHex: string; requesterSignatureB64: string; workerSignatureB64: string }[];
+  sessionKeys: { sessionKeyHex: string; encryptedSessionKeyHex: string; ivHex: string }[];
+  aesGcm: { keyHex: string; ivHex: string; plaintextHex: string; withGivenIv_ciphertextTagHex: string; withGeneratedIv_ivCiphertextTagHex: string }[];
+  encryptionKeySignature: { encryptionKeyPem: string; signatureHex: string }[];
+}
+
+export function loadAvalonVectors(): AvalonVectors {
+  return JSON.parse(fs.readFileSync(path.join(SHARED_DIR, 'interop/avalon-crypto-vectors.json'), 'utf8')) as AvalonVectors;
+}
