@@ -8,3 +8,4 @@ export * from './schema.js';
 export * from './messages.js';
 export * from './hashing.js';
 export * from './rpc.js';
+export * from './ids.js';

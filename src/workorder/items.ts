@@ -28,11 +28,6 @@ export function plaintextHash(plaintext: Uint8Array, algorithm: HashingAlgorithm
   return bytesToHex(digest(algorithm, plaintext));
 }
 
-/** dataHash is hex and Avalon writes it upper-case: compare case-insensitively, ignoring a 0x prefix. */
-export function sameHex(a: string, b: string): boolean {
-  return a.replace(/^0[xX]/, '').toLowerCase() === b.replace(/^0[xX]/, '').toLowerCase();
-}
-
 /**
  * How a response's IVs are chosen. 'per-item' (TCF's default): a fresh IV for every encryption,
  * carried in the item's `iv`. 'avalon': an Avalon requester decrypts every item with the request's

@@ -20,7 +20,8 @@ import { encryptionPublicKeyFromPem, requesterIdForKey, verifyingKeyFromPem, typ
 import { workOrderRequestHash, workOrderResponseHash } from '../protocol/hashing.js';
 import { WorkOrderResult, type DataItem, type OutDataItem, type WorkOrderRequest } from '../protocol/messages.js';
 import { validate } from '../protocol/schema.js';
-import { itemIv, itemKeyMode, plaintextHash, sameHex, type IvMode } from './items.js';
+import { sameId } from '../protocol/ids.js';
+import { itemIv, itemKeyMode, plaintextHash, type IvMode } from './items.js';
 
 /** What a requester needs of a worker: its id and the two public keys from its (verified) details. */
 export interface WorkerPublicKeys {
@@ -187,7 +188,7 @@ export function openWorkOrderResult(response: unknown, built: BuiltWorkOrder, wo
   const result = checked.value;
   const request = built.params;
   for (const field of ['workOrderId', 'workerId', 'workloadId', 'requesterId'] as const) {
-    if (!sameHex(result[field], request[field])) {
+    if (!sameId(result[field], request[field])) {
       throw new WorkOrderResultError('id-mismatch', `result.${field}: ${result[field]} does not match the request's ${request[field]}`);
     }
   }
@@ -241,7 +242,7 @@ function openOutput(item: DataItem, built: BuiltWorkOrder, algorithm: HashingAlg
     const reason = error instanceof CryptoError ? error.message : 'undecodable data';
     return { ok: false, kind: 'decrypt', message: `${path}: cannot be decrypted with this work order's key (${reason})` };
   }
-  if (item.dataHash && !sameHex(item.dataHash, plaintextHash(plaintext, algorithm))) {
+  if (item.dataHash && !sameId(item.dataHash, plaintextHash(plaintext, algorithm))) {
     return { ok: false, kind: 'hash', message: `${path}.dataHash: does not match the decrypted data` };
   }
   return { ok: true, index: item.index, data: plaintext };

@@ -20,8 +20,9 @@ import {
 import { requesterIdForKey, verifyingKeyFromPem, type EncryptionKeyPair, type SigningKeyPair } from '../crypto/keys.js';
 import { ErrorCode, TcfError, invalidParameter } from '../protocol/errors.js';
 import { workOrderRequestHash, workOrderResponseHash } from '../protocol/hashing.js';
+import { canonicalId, sameId } from '../protocol/ids.js';
 import type { DataItem, WorkOrderRequest, WorkOrderResult } from '../protocol/messages.js';
-import { itemIv, itemKeyMode, plaintextHash, sameHex, type IvMode } from './items.js';
+import { itemIv, itemKeyMode, plaintextHash, type IvMode } from './items.js';
 
 export interface WorkerSecrets {
   workerId: string;
@@ -63,12 +64,8 @@ export interface OpenedWorkOrder {
   outputKeys: Map<number, OutputKey>;
 }
 
-function normalizeId(id: string): string {
-  return id.replace(/^0[xX]/, '').toLowerCase();
-}
-
 export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, policy: WorkerPolicy = DEFAULT_WORKER_POLICY): OpenedWorkOrder {
-  if (normalizeId(request.workerId) !== normalizeId(worker.workerId)) {
+  if (!sameId(request.workerId, worker.workerId)) {
     throw invalidParameter('params.workerId', `work order is addressed to worker ${request.workerId}, not to this worker`);
   }
   if (request.dataEncryptionAlgorithm !== undefined && request.dataEncryptionAlgorithm.toUpperCase() !== 'AES-GCM-256') {
@@ -145,7 +142,7 @@ function checkRequesterSignature(request: WorkOrderRequest, requestHash: Buffer,
   if (!ecdsaVerifyDigest(publicKey, requestHash, base64ToBytes(request.requesterSignature))) {
     throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: does not verify with verifyingKey over the request hash');
   }
-  if (policy.requesterKeyBinding === 'bound' && normalizeId(request.requesterId) !== requesterIdForKey(publicKey)) {
+  if (policy.requesterKeyBinding === 'bound' && !sameId(request.requesterId, requesterIdForKey(publicKey))) {
     throw new TcfError(
       ErrorCode.INVALID_SIGNATURE,
       'params.requesterId: must be the SHA-256 of verifyingKey (SPKI DER) for a signed work order, so that the key is bound to the requester',
@@ -159,10 +156,10 @@ function usesSessionIvForItems(request: WorkOrderRequest): boolean {
 
 /** Under one key a GCM IV must never repeat: not between items, nor with sessionKeyIv. */
 function checkFreshIvs(request: WorkOrderRequest): void {
-  const seen = new Set<string>([normalizeId(request.sessionKeyIv ?? '')]);
+  const seen = new Set<string>([canonicalId(request.sessionKeyIv ?? '')]);
   request.inData.forEach((item, position) => {
     if (itemKeyMode(item.encryptedDataEncryptionKey).kind !== 'session') return;
-    const iv = normalizeId(item.iv ?? '');
+    const iv = canonicalId(item.iv ?? '');
     if (seen.has(iv)) throw invalidParameter(`params.inData[${position}].iv`, 'repeats an IV already used under the session key');
     seen.add(iv);
   });
@@ -185,7 +182,7 @@ function decryptInput(item: DataItem, path: string, sessionKey: Buffer, sessionK
       throw invalidParameter(`${path}.data`, 'cannot be decrypted: wrong key or IV, or tampered ciphertext');
     }
   }
-  if (item.dataHash && !sameHex(item.dataHash, plaintextHash(plaintext, worker.hashingAlgorithm))) {
+  if (item.dataHash && !sameId(item.dataHash, plaintextHash(plaintext, worker.hashingAlgorithm))) {
     throw invalidParameter(`${path}.dataHash`, 'does not match the hash of the decrypted data');
   }
   return plaintext;
