@@ -34,6 +34,8 @@ export const workerTypeData = object(
     verificationKey: pem,
     encryptionKey: pem,
     encryptionKeyNonce: optional(string({ maxLength: 256 })),
+    /** TCF: the tag of the EncryptionKeySet that installed the key (the signature then covers nonce and tag). */
+    encryptionKeyTag: optional(string({ maxLength: 256 })),
     encryptionKeySignature: string({ maxLength: 1024 }),
     proofDataType: optional(string({ maxLength: 128 })),
     proofData: optional(string({ maxLength: 1 << 20 })),
