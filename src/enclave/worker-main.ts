@@ -1,0 +1,210 @@
+/**
+ * Entry point of a worker process: the simulated enclave. It owns the worker's key pairs (created
+ * once, sealed to disk, unsealed on restart), produces its evidence, and turns each encrypted work
+ * order into a signed, encrypted result plus a signed receipt update. Started by manager/pool.ts
+ * over Node IPC; never reachable from the network.
+ */
+import path from 'node:path';
+import { bytesToBase64, bytesToHex, utf8 } from '../crypto/encoding.js';
+import {
+  encryptionKeyFromPem,
+  encryptionKeyToPem,
+  generateEncryptionKey,
+  generateSigningKey,
+  signingKeyFromPem,
+  signingKeyToPem,
+  type EncryptionKeyPair,
+  type SigningKeyPair,
+} from '../crypto/keys.js';
+import { ecdsaSignDigest, sha256 } from '../crypto/primitives.js';
+import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
+import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash } from '../protocol/hashing.js';
+import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
+import { createSimulatedEvidence, SIMULATED_NOTICE, SIMULATED_PROOF_TYPE } from '../attestation/simulated.js';
+import { defaultWorkloads, DirectoryIo } from '../workloads/index.js';
+import type { WorkOrderOutcome } from '../store/store.js';
+import { openWorkOrder, sealWorkOrderResult, type WorkerSecrets } from '../workorder/worker.js';
+import { createLogger } from '../log/index.js';
+import type { ManagerToWorker, WorkerInit, WorkerPublicIdentity, WorkerToManager } from './ipc.js';
+import { loadPlatformSecret, measureWorkerCode, readSealed, sealingKey, writeSealed } from './sealing.js';
+
+interface SealedState {
+  signingKeyPem: string;
+  encryptionKeyPem: string;
+  /** Keys replaced by rotation, newest first: requests encrypted to them just before a rotation still open. */
+  previousEncryptionKeyPems: string[];
+  encryptionKeyNonce?: string;
+  encryptionKeyTag?: string;
+  encryptionKeySignature: string;
+}
+
+interface WorkerState {
+  init: WorkerInit;
+  measurement: string;
+  sealKey: Buffer;
+  sealedFile: string;
+  signingKey: SigningKeyPair;
+  encryptionKeys: EncryptionKeyPair[];
+  sealed: SealedState;
+}
+
+const log = createLogger(`worker:${process.pid}`);
+
+function send(message: WorkerToManager): void {
+  process.send?.(message);
+}
+
+function publicIdentity(state: WorkerState): WorkerPublicIdentity {
+  const evidence = createSimulatedEvidence(state.measurement, state.signingKey.publicKeyPem);
+  const identity: WorkerPublicIdentity = {
+    verificationKeyPem: state.signingKey.publicKeyPem,
+    encryptionKeyPem: (state.encryptionKeys[0] as EncryptionKeyPair).publicKeyPem,
+    encryptionKeySignature: state.sealed.encryptionKeySignature,
+    proofDataType: SIMULATED_PROOF_TYPE,
+    proofData: JSON.stringify(evidence),
+    measurement: state.measurement,
+  };
+  if (state.sealed.encryptionKeyNonce !== undefined) identity.encryptionKeyNonce = state.sealed.encryptionKeyNonce;
+  if (state.sealed.encryptionKeyTag !== undefined) identity.encryptionKeyTag = state.sealed.encryptionKeyTag;
+  return identity;
+}
+
+function unsealState(init: WorkerInit, measurement: string, sealKey: Buffer, sealedFile: string): SealedState {
+  const plaintext = readSealed(sealedFile, sealKey);
+  if (plaintext) return JSON.parse(plaintext.toString('utf8')) as SealedState;
+  if (!init.mayProvisionKeys) throw new Error(`no sealed keys at ${sealedFile} and this process may not create them`);
+  const signingKey = generateSigningKey();
+  const encryptionKey = generateEncryptionKey(init.rsaBits);
+  const state: SealedState = {
+    signingKeyPem: signingKeyToPem(signingKey),
+    encryptionKeyPem: encryptionKeyToPem(encryptionKey),
+    previousEncryptionKeyPems: [],
+    encryptionKeySignature: bytesToHex(
+      ecdsaSignDigest(signingKey.privateKey, encryptionKeyHash(encryptionKey.publicKeyPem, init.hashingAlgorithm)),
+    ),
+  };
+  writeSealed(sealedFile, sealKey, utf8(JSON.stringify(state)));
+  log.info('created and sealed new worker keys', { workerId: init.workerId, measurement });
+  return state;
+}
+
+function loadState(init: WorkerInit): WorkerState {
+  const measurement = measureWorkerCode();
+  const sealKey = sealingKey(loadPlatformSecret(init.dataDir), measurement);
+  const sealedFile = path.join(init.dataDir, 'workers', init.workerId, 'sealed-keys');
+  const sealed = unsealState(init, measurement, sealKey, sealedFile);
+  return {
+    init,
+    measurement,
+    sealKey,
+    sealedFile,
+    sealed,
+    signingKey: signingKeyFromPem(sealed.signingKeyPem),
+    encryptionKeys: [sealed.encryptionKeyPem, ...sealed.previousEncryptionKeyPems].map(encryptionKeyFromPem),
+  };
+}
+
+function secretsWith(state: WorkerState, encryptionKey: EncryptionKeyPair): WorkerSecrets {
+  return { workerId: state.init.workerId, signingKey: state.signingKey, encryptionKey, hashingAlgorithm: state.init.hashingAlgorithm };
+}
+
+/** Opens with the current key, falling back to keys replaced by rotation. */
+function openWithAnyKey(state: WorkerState, request: WorkOrderRequest) {
+  let lastError: unknown;
+  for (const key of state.encryptionKeys) {
+    try {
+      return { opened: openWorkOrder(request, secretsWith(state, key), state.init.policy), secrets: secretsWith(state, key) };
+    } catch (error) {
+      const wrongKey = error instanceof TcfError && error.message.startsWith('params.encryptedSessionKey');
+      if (!wrongKey) throw error;
+      lastError = error;
+    }
+  }
+  throw lastError;
+}
+
+async function processWorkOrder(state: WorkerState, workOrderId: string, request: WorkOrderRequest, workloads: ReturnType<typeof defaultWorkloads>) {
+  let outcome: WorkOrderOutcome;
+  try {
+    const workload = workloads.resolve(request.workloadId);
+    const { opened, secrets } = openWithAnyKey(state, request);
+    const outputs = await workload.process(opened.inputs, { io: workloadIo(state) });
+    outcome = { result: sealWorkOrderResult(opened, outputs, secrets) };
+  } catch (error) {
+    const failure = error instanceof TcfError
+      ? error
+      : new TcfError(ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `workload failed: ${(error as Error).message ?? String(error)}`);
+    outcome = { error: { code: failure.code, message: failure.message, data: { workOrderId: request.workOrderId } } };
+  }
+  return { type: 'processed' as const, workOrderId, outcome, completionUpdate: completionUpdate(state, request, outcome) };
+}
+
+let io: DirectoryIo | undefined;
+function workloadIo(state: WorkerState): DirectoryIo {
+  io ??= new DirectoryIo(state.init.workloadDataDir);
+  return io;
+}
+
+/** The worker's receipt update for an outcome: PROCESSED for a result, FAILED for an error, signed by the attested key. */
+function completionUpdate(state: WorkerState, request: WorkOrderRequest, outcome: WorkOrderOutcome): ReceiptUpdate {
+  const updateType = 'result' in outcome ? ReceiptStatus.PROCESSED : ReceiptStatus.FAILED;
+  const updateData = sha256(utf8(JSON.stringify(outcome))).toString('hex');
+  const digest = receiptUpdateHash({ workOrderId: request.workOrderId, updateType, updateData }, state.init.hashingAlgorithm);
+  return {
+    workOrderId: request.workOrderId,
+    updaterId: state.init.workerId,
+    updateType,
+    updateData,
+    updateSignature: bytesToBase64(ecdsaSignDigest(state.signingKey.privateKey, digest)),
+    signatureRules: `${state.init.hashingAlgorithm}/SECP256K1`,
+    receiptVerificationKey: state.signingKey.publicKeyPem,
+  };
+}
+
+function rotateKey(state: WorkerState, encryptionKeyNonce: string, tag: string): WorkerToManager {
+  const fresh = generateEncryptionKey(state.init.rsaBits);
+  const announcement = { workerId: state.init.workerId, encryptionKey: fresh.publicKeyPem, encryptionKeyNonce, tag };
+  const signature = bytesToHex(ecdsaSignDigest(state.signingKey.privateKey, encryptionKeyAnnouncementHash(announcement, state.init.hashingAlgorithm)));
+  state.sealed = {
+    ...state.sealed,
+    encryptionKeyPem: encryptionKeyToPem(fresh),
+    previousEncryptionKeyPems: [state.sealed.encryptionKeyPem, ...state.sealed.previousEncryptionKeyPems].slice(0, 2),
+    encryptionKeyNonce,
+    encryptionKeyTag: tag,
+    encryptionKeySignature: signature,
+  };
+  writeSealed(state.sealedFile, state.sealKey, utf8(JSON.stringify(state.sealed)));
+  state.encryptionKeys = [fresh, ...state.encryptionKeys].slice(0, 3);
+  log.info('rotated encryption key', { workerId: state.init.workerId, encryptionKeyNonce });
+  return { type: 'rotated', identity: publicIdentity(state), announcementSignature: Buffer.from(signature, 'hex').toString('base64') };
+}
+
+let state: WorkerState | undefined;
+let workloads: ReturnType<typeof defaultWorkloads> | undefined;
+
+process.on('message', (message: ManagerToWorker) => {
+  void handle(message).catch((error: unknown) => {
+    send({ type: 'fatal', message: (error as Error).message ?? String(error) });
+    process.exitCode = 1;
+    process.disconnect?.();
+  });
+});
+
+async function handle(message: ManagerToWorker): Promise<void> {
+  if (message.type === 'init') {
+    state = loadState(message);
+    workloads = defaultWorkloads(workloadIo(state));
+    log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
+    send({ type: 'ready', identity: publicIdentity(state) });
+    return;
+  }
+  if (!state || !workloads) throw new Error(`"${message.type}" before init`);
+  if (message.type === 'process') send(await processWorkOrder(state, message.workOrderId, message.request, workloads));
+  else if (message.type === 'rotate-key') send(rotateKey(state, message.encryptionKeyNonce, message.tag));
+  else if (message.type === 'reload-keys') {
+    state = loadState(state.init);
+    send({ type: 'ready', identity: publicIdentity(state) });
+  }
+}
+
+process.on('disconnect', () => process.exit(process.exitCode ?? 0));

@@ -1,0 +1,35 @@
+/**
+ * In-process counters and latency sums for the listener, rendered in the Prometheus text format at
+ * GET /metrics: calls per method and outcome code, and the time spent answering them.
+ */
+export class Metrics {
+  private readonly calls = new Map<string, { count: number; seconds: number }>();
+  private readonly counters = new Map<string, number>();
+
+  observe(method: string, outcome: number | 'ok', elapsedMs: number): void {
+    const key = `method="${method}",outcome="${outcome}"`;
+    const entry = this.calls.get(key) ?? { count: 0, seconds: 0 };
+    entry.count += 1;
+    entry.seconds += elapsedMs / 1000;
+    this.calls.set(key, entry);
+  }
+
+  count(name: string): void {
+    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  }
+
+  render(): string {
+    const lines = [
+      '# HELP tcf_rpc_calls_total JSON-RPC calls answered, by method and outcome (ok or error code).',
+      '# TYPE tcf_rpc_calls_total counter',
+      ...[...this.calls].map(([labels, entry]) => `tcf_rpc_calls_total{${labels}} ${entry.count}`),
+      '# HELP tcf_rpc_seconds_total Time spent answering JSON-RPC calls.',
+      '# TYPE tcf_rpc_seconds_total counter',
+      ...[...this.calls].map(([labels, entry]) => `tcf_rpc_seconds_total{${labels}} ${entry.seconds.toFixed(6)}`),
+      '# HELP tcf_listener_rejections_total Requests refused before JSON-RPC dispatch.',
+      '# TYPE tcf_listener_rejections_total counter',
+      ...[...this.counters].map(([name, value]) => `tcf_listener_rejections_total{reason="${name}"} ${value}`),
+    ];
+    return lines.join('\n') + '\n';
+  }
+}

@@ -1,0 +1,286 @@
+/**
+ * The enclave manager: starts each worker's processes, registers the worker with its evidence, then
+ * keeps every process busy with work orders claimed from the store's queue in FIFO order. It enforces
+ * the per-work-order deadline, replaces dead or hung processes, and records each outcome with the
+ * worker's signed receipt update in one atomic store write. Claims carry a stable owner id per
+ * process slot, so a restarted manager takes back exactly the work it had in hand.
+ */
+import crypto from 'node:crypto';
+import path from 'node:path';
+import type { NodeConfig } from '../config/index.js';
+import { hexToText } from '../crypto/encoding.js';
+import { ErrorCode, WorkerStatus } from '../protocol/errors.js';
+import { canonicalId } from '../protocol/ids.js';
+import type { WorkerRecord } from '../protocol/messages.js';
+import type { Store, StoredWorkOrder, WorkOrderOutcome } from '../store/store.js';
+import type { WorkerInit, WorkerPublicIdentity } from '../enclave/ipc.js';
+import type { Logger } from '../log/index.js';
+import { applyEncryptionKeySet } from '../service/keys.js';
+import { WorkerProcess, WorkerProcessError } from './pool.js';
+
+const START_TIMEOUT_MS = 60_000;
+const CONTROL_TIMEOUT_MS = 60_000;
+const IDLE_POLL_MS = 1_000;
+const RESTART_BACKOFF_MS = 500;
+
+/** workerId as Avalon derives it from a worker name: hex SHA-256 of the name. */
+export function workerIdForName(name: string): string {
+  return crypto.createHash('sha256').update(name, 'utf8').digest('hex');
+}
+
+/** Serialises the work of one process slot: work orders and key operations never overlap. */
+class SlotLock {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(task: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(task, task);
+    this.tail = result.catch(() => undefined);
+    return result;
+  }
+}
+
+interface Slot {
+  workerId: string;
+  owner: string;
+  init: WorkerInit;
+  process: WorkerProcess;
+  lock: SlotLock;
+}
+
+export interface ManagedWorker {
+  name: string;
+  workerId: string;
+  identity: WorkerPublicIdentity;
+}
+
+export class EnclaveManager {
+  private readonly slots: Slot[] = [];
+  private readonly workers = new Map<string, ManagedWorker>();
+  private running = false;
+  private wakers = new Set<() => void>();
+  private loops: Promise<void>[] = [];
+  private unsubscribe: (() => void) | undefined;
+  private sweeper: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly config: NodeConfig,
+    private readonly store: Store,
+    private readonly log: Logger,
+    private readonly listenerUrl: string,
+  ) {}
+
+  get managedWorkers(): ManagedWorker[] {
+    return [...this.workers.values()];
+  }
+
+  /** Pids of every live worker process, for operators and fault tests. */
+  get processIds(): number[] {
+    return this.slots.map((slot) => slot.process.pid).filter((pid): pid is number => pid !== undefined);
+  }
+
+  async start(): Promise<void> {
+    this.running = true;
+    for (const name of this.config.workers.names) await this.startWorker(name);
+    for (const slot of this.slots) {
+      const released = await this.store.releaseClaimsOf(slot.owner);
+      if (released > 0) this.log.warn('resuming work orders accepted before a restart', { owner: slot.owner, released });
+    }
+    this.unsubscribe = this.store.subscribe((event) => {
+      if (event.type === 'submitted') this.wakeAll();
+    });
+    this.sweeper = setInterval(() => {
+      void this.store.releaseExpiredClaims(Date.now()).then((count) => {
+        if (count > 0) this.log.warn('took over work orders whose claim expired', { count });
+        if (count > 0) this.wakeAll();
+      }, (error: unknown) => this.log.error('lease sweep failed', { error: String(error) }));
+    }, Math.max(1_000, Math.floor(this.config.enclave.claimLeaseMs / 4)));
+    this.loops = this.slots.map((slot) => this.runSlot(slot));
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    if (this.sweeper) clearInterval(this.sweeper);
+    this.wakeAll();
+    await Promise.all(this.loops);
+    await Promise.all(this.slots.map((slot) => slot.process.kill()));
+  }
+
+  private async startWorker(name: string): Promise<void> {
+    const workerId = workerIdForName(name);
+    const { enclave, workers, dataDir } = this.config;
+    const baseInit: WorkerInit = {
+      type: 'init',
+      workerId,
+      workerName: name,
+      dataDir,
+      workloadDataDir: path.join(dataDir, 'workload-data'),
+      hashingAlgorithm: enclave.hashingAlgorithm,
+      rsaBits: enclave.rsaBits,
+      policy: {
+        ivMode: enclave.ivMode,
+        requireRequesterSignature: enclave.requireRequesterSignature,
+        requesterKeyBinding: enclave.requesterKeyBinding,
+      },
+      mayProvisionKeys: true,
+    };
+    let identity: WorkerPublicIdentity | undefined;
+    for (let index = 0; index < workers.processesPerWorker; index += 1) {
+      // Only the first process may create keys; the others unseal what it sealed.
+      const init = { ...baseInit, mayProvisionKeys: index === 0 };
+      const slot: Slot = { workerId, owner: `${this.config.nodeId}/${name}/${index}`, init, process: new WorkerProcess(init), lock: new SlotLock() };
+      const started = await slot.process.start(START_TIMEOUT_MS);
+      identity ??= started;
+      this.slots.push(slot);
+      this.log.info('worker process started', { worker: name, slot: index, pid: slot.process.pid });
+    }
+    if (!identity) return;
+    this.workers.set(workerId, { name, workerId, identity });
+    await this.store.putWorker(this.workerRecord(workerId, identity));
+    this.log.info('worker registered', {
+      worker: name,
+      workerId,
+      proofDataType: identity.proofDataType,
+      measurement: identity.measurement,
+    });
+  }
+
+  private workerRecord(workerId: string, identity: WorkerPublicIdentity): WorkerRecord {
+    const { enclave, workers } = this.config;
+    const workerTypeData: WorkerRecord['details']['workerTypeData'] = {
+      verificationKey: identity.verificationKeyPem,
+      encryptionKey: identity.encryptionKeyPem,
+      encryptionKeySignature: identity.encryptionKeySignature,
+      proofDataType: identity.proofDataType,
+      proofData: identity.proofData,
+      extendedMeasurements: [identity.measurement],
+    };
+    if (identity.encryptionKeyNonce !== undefined) workerTypeData.encryptionKeyNonce = identity.encryptionKeyNonce;
+    if (identity.encryptionKeyTag !== undefined) workerTypeData.encryptionKeyTag = identity.encryptionKeyTag;
+    return {
+      workerId,
+      workerType: workers.workerType,
+      organizationId: workers.organizationId,
+      applicationTypeId: workers.applicationTypeIds,
+      status: WorkerStatus.ACTIVE,
+      details: {
+        workOrderSyncUri: this.listenerUrl,
+        workOrderAsyncUri: this.listenerUrl,
+        receiptInvocationUri: this.listenerUrl,
+        hashingAlgorithm: enclave.hashingAlgorithm,
+        signingAlgorithm: 'SECP256K1',
+        keyEncryptionAlgorithm: `RSA-OAEP-${enclave.rsaBits}`,
+        dataEncryptionAlgorithm: 'AES-GCM-256',
+        workOrderPayloadFormats: 'JSON-RPC',
+        workerTypeData,
+      },
+    };
+  }
+
+  /**
+   * Rotates a worker's encryption key: its first process creates and seals the new key and signs the
+   * announcement; the store is updated through the same checks as EncryptionKeySet; the other
+   * processes then unseal the new keys.
+   */
+  async rotateEncryptionKey(workerId: string, tag = ''): Promise<WorkerPublicIdentity> {
+    const slots = this.slots.filter((slot) => slot.workerId === canonicalId(workerId));
+    const [first, ...rest] = slots;
+    if (!first) throw new Error(`worker ${workerId} is not managed by this node`);
+    const nonce = crypto.randomBytes(16).toString('hex');
+    const rotated = await first.lock.run(() => first.process.rotateKey(nonce, tag, CONTROL_TIMEOUT_MS));
+    await applyEncryptionKeySet(this.store, {
+      workerId: first.workerId,
+      encryptionKey: rotated.identity.encryptionKeyPem,
+      encryptionKeyNonce: nonce,
+      tag,
+      signature: rotated.announcementSignature,
+    });
+    await Promise.all(rest.map((slot) => slot.lock.run(() => slot.process.reloadKeys(CONTROL_TIMEOUT_MS))));
+    const managed = this.workers.get(first.workerId);
+    if (managed) managed.identity = rotated.identity;
+    this.log.info('encryption key rotated', { workerId: first.workerId, encryptionKeyNonce: nonce });
+    return rotated.identity;
+  }
+
+  private wakeAll(): void {
+    const wakers = [...this.wakers];
+    this.wakers.clear();
+    for (const wake of wakers) wake();
+  }
+
+  private idle(): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(done, IDLE_POLL_MS);
+      const wakers = this.wakers;
+      function done() {
+        clearTimeout(timer);
+        wakers.delete(done);
+        resolve();
+      }
+      wakers.add(done);
+    });
+  }
+
+  private async runSlot(slot: Slot): Promise<void> {
+    while (this.running) {
+      try {
+        const worked = await slot.lock.run(() => this.workOnce(slot));
+        if (!worked && this.running) await this.idle();
+      } catch (error) {
+        this.log.error('enclave manager slot failed; retrying', { owner: slot.owner, error: (error as Error).message });
+        await new Promise((resolve) => setTimeout(resolve, RESTART_BACKOFF_MS));
+      }
+    }
+  }
+
+  /** Claims and runs one work order; false when the queue had none for this worker. */
+  private async workOnce(slot: Slot): Promise<boolean> {
+    if (!slot.process.running) await this.restartProcess(slot);
+    const { enclave } = this.config;
+    const order = await this.store.claimWorkOrder(slot.owner, enclave.claimLeaseMs, [slot.workerId]);
+    if (!order) return false;
+    if (order.attempts > enclave.maxAttempts) {
+      await this.finish(slot, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `worker process died ${order.attempts - 1} times while running this work order`));
+      return true;
+    }
+    const started = Date.now();
+    try {
+      const processed = await slot.process.process(order.workOrderId, { type: 'process', workOrderId: order.workOrderId, request: order.request }, enclave.workOrderTimeoutMs);
+      await this.finish(slot, order, processed.outcome, processed.completionUpdate, Date.now() - started);
+    } catch (error) {
+      if (!(error instanceof WorkerProcessError)) throw error;
+      if (error.reason === 'timeout') {
+        this.log.warn('work order exceeded its deadline; replacing the worker process', { workOrderId: order.workOrderId, timeoutMs: enclave.workOrderTimeoutMs });
+        await slot.process.kill();
+        await this.finish(slot, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `work order exceeded the worker's ${enclave.workOrderTimeoutMs} ms deadline`));
+      } else {
+        // The process died mid-work: nothing was recorded, so the work order goes back in the queue.
+        this.log.warn('worker process died while running a work order; requeueing it', { workOrderId: order.workOrderId, reason: error.message });
+        await this.store.releaseClaimsOf(slot.owner);
+      }
+    }
+    return true;
+  }
+
+  private async finish(slot: Slot, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: Parameters<Store['finishWorkOrder']>[3], elapsedMs?: number): Promise<void> {
+    const recorded = await this.store.finishWorkOrder(order.workOrderId, slot.owner, outcome, update);
+    const fields = { workOrderId: order.workOrderId, workload: readableWorkload(order.request.workloadId), ms: elapsedMs };
+    if (!recorded) this.log.warn('claim lost before the outcome was recorded; another manager owns this work order now', fields);
+    else if ('error' in outcome) this.log.info('work order failed', { ...fields, code: outcome.error.code, reason: outcome.error.message });
+    else this.log.info('work order completed', fields);
+  }
+
+  private async restartProcess(slot: Slot): Promise<void> {
+    slot.process = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
+    await slot.process.start(START_TIMEOUT_MS);
+    this.log.info('worker process replaced', { owner: slot.owner, pid: slot.process.pid });
+  }
+}
+
+function failure(order: StoredWorkOrder, code: number, message: string): WorkOrderOutcome {
+  return { error: { code, message, data: { workOrderId: order.request.workOrderId } } };
+}
+
+function readableWorkload(workloadId: string): string {
+  const text = hexToText(workloadId);
+  return text !== undefined && /^[\x20-\x7e]+$/.test(text) ? text : workloadId;
+}

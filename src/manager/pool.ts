@@ -1,0 +1,126 @@
+/**
+ * One worker process as the host sees it: spawn it, hand it its init, send one work order at a time,
+ * enforce a deadline, and notice when it dies. The manager decides what to do about failures.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ManagerToWorker, WorkerInit, WorkerPublicIdentity, WorkerToManager } from '../enclave/ipc.js';
+
+type Processed = Extract<WorkerToManager, { type: 'processed' }>;
+type Rotated = Extract<WorkerToManager, { type: 'rotated' }>;
+
+export class WorkerProcessError extends Error {
+  override readonly name = 'WorkerProcessError';
+  constructor(
+    readonly reason: 'timeout' | 'exited' | 'fatal',
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+/** The entry sits beside this file's folder, with this file's extension (.ts under tsx, .js when built). */
+const WORKER_ENTRY = path.join(here, '..', 'enclave', `worker-main${path.extname(fileURLToPath(import.meta.url))}`);
+
+export class WorkerProcess {
+  private child: ChildProcess | undefined;
+  private pending: { expect: WorkerToManager['type']; resolve: (message: WorkerToManager) => void; reject: (error: Error) => void } | undefined;
+  private exitListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
+
+  constructor(private readonly init: WorkerInit) {}
+
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  get running(): boolean {
+    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+  }
+
+  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
+    this.exitListeners.push(listener);
+  }
+
+  async start(timeoutMs: number): Promise<WorkerPublicIdentity> {
+    const child = fork(WORKER_ENTRY, [], { execArgv: process.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    this.child = child;
+    child.on('message', (message: WorkerToManager) => this.receive(message));
+    child.on('exit', (code, signal) => {
+      this.child = undefined;
+      this.fail(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
+      for (const listener of this.exitListeners) listener(code, signal);
+    });
+    const ready = await this.request(this.init, 'ready', timeoutMs);
+    return (ready as Extract<WorkerToManager, { type: 'ready' }>).identity;
+  }
+
+  process(workOrderId: string, request: ManagerToWorker & { type: 'process' }, timeoutMs: number): Promise<Processed> {
+    return this.request(request, 'processed', timeoutMs).then((message) => {
+      const processed = message as Processed;
+      if (processed.workOrderId !== workOrderId) throw new WorkerProcessError('fatal', `worker answered ${processed.workOrderId} for ${workOrderId}`);
+      return processed;
+    });
+  }
+
+  rotateKey(encryptionKeyNonce: string, tag: string, timeoutMs: number): Promise<Rotated> {
+    return this.request({ type: 'rotate-key', encryptionKeyNonce, tag }, 'rotated', timeoutMs) as Promise<Rotated>;
+  }
+
+  async reloadKeys(timeoutMs: number): Promise<WorkerPublicIdentity> {
+    const ready = await this.request({ type: 'reload-keys' }, 'ready', timeoutMs);
+    return (ready as Extract<WorkerToManager, { type: 'ready' }>).identity;
+  }
+
+  /** SIGKILL: a hung workload gets no chance to finish, and the process is replaced. */
+  kill(): Promise<void> {
+    const child = this.child;
+    if (!child) return Promise.resolve();
+    return new Promise((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill('SIGKILL');
+    });
+  }
+
+  private request(message: ManagerToWorker, expect: WorkerToManager['type'], timeoutMs: number): Promise<WorkerToManager> {
+    const child = this.child;
+    if (!child || !this.running) return Promise.reject(new WorkerProcessError('exited', 'worker process is not running'));
+    if (this.pending) return Promise.reject(new WorkerProcessError('fatal', 'worker process is busy'));
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending = undefined;
+        reject(new WorkerProcessError('timeout', `worker process did not answer within ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.pending = {
+        expect,
+        resolve: (reply) => {
+          clearTimeout(timer);
+          resolve(reply);
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      child.send(message);
+    });
+  }
+
+  private receive(message: WorkerToManager): void {
+    const pending = this.pending;
+    if (message.type === 'fatal') {
+      this.fail(new WorkerProcessError('fatal', message.message));
+      return;
+    }
+    if (!pending || pending.expect !== message.type) return;
+    this.pending = undefined;
+    pending.resolve(message);
+  }
+
+  private fail(error: WorkerProcessError): void {
+    const pending = this.pending;
+    this.pending = undefined;
+    pending?.reject(error);
+  }
+}

@@ -1,0 +1,77 @@
+/**
+ * A Trusted Compute Service node: the store, the JSON-RPC listener and the enclave manager with its
+ * worker processes, composed by role. `startNode` is what `npm start` and `tcf node start` run, and
+ * what the end-to-end tests start on a free port.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { NodeConfig } from '../config/index.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { Listener } from '../listener/server.js';
+import { EnclaveManager } from '../manager/manager.js';
+import { TcsService } from '../service/service.js';
+import { openStore, type Store } from '../store/index.js';
+
+export interface RunningNode {
+  readonly config: NodeConfig;
+  readonly store: Store;
+  /** The listener's URL ('' for a manager-only node). */
+  readonly url: string;
+  readonly manager: EnclaveManager | undefined;
+  readonly listener: Listener | undefined;
+  stop(): Promise<void>;
+}
+
+export async function startNode(config: NodeConfig, log: Logger = createLogger('tcs')): Promise<RunningNode> {
+  fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  const storeLocation = config.store || path.join(config.dataDir, 'store');
+  const store = await openStore(storeLocation);
+  log.info('store open', { store: config.store ? redactUrl(config.store) : storeLocation, role: config.role, nodeId: config.nodeId });
+
+  let service: TcsService | undefined;
+  let listener: Listener | undefined;
+  let manager: EnclaveManager | undefined;
+  try {
+    let url = '';
+    if (config.role !== 'manager') {
+      service = new TcsService(store, {
+        maxPendingWorkOrders: config.listener.maxPendingWorkOrders,
+        maxSyncWaitMs: config.listener.maxSyncWaitMs,
+        lookUpPageSize: config.listener.lookUpPageSize,
+        requesterKeyBinding: config.enclave.requesterKeyBinding,
+      });
+      listener = new Listener(service, config.listener, log.child('listener'));
+      url = await listener.start();
+      log.info('listening for JSON-RPC', { url });
+    }
+    if (config.role !== 'listener') {
+      manager = new EnclaveManager(config, store, log.child('manager'), url);
+      await manager.start();
+    }
+    const node: RunningNode = {
+      config,
+      store,
+      url,
+      manager,
+      listener,
+      async stop() {
+        await listener?.stop();
+        await manager?.stop();
+        service?.close();
+        await store.close();
+        log.info('node stopped');
+      },
+    };
+    return node;
+  } catch (error) {
+    await listener?.stop();
+    await manager?.stop().catch(() => undefined);
+    service?.close();
+    await store.close();
+    throw error;
+  }
+}
+
+function redactUrl(url: string): string {
+  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
+}

@@ -1,0 +1,219 @@
+/**
+ * The Trusted Compute Service's application logic: one handler per direct-model method over the
+ * Store. Transports (the HTTP listener today, ledger connectors later) hand it checked calls and get
+ * back a result or a spec error; it knows nothing of HTTP. Work orders are accepted here and executed
+ * by the enclave manager, which may run in another process sharing the store.
+ */
+import { base64ToBytes } from '../crypto/encoding.js';
+import { verifyingKeyFromPem } from '../crypto/keys.js';
+import { ecdsaVerifyDigest, type HashingAlgorithm } from '../crypto/primitives.js';
+import { ErrorCode, TcfError, WorkerStatus, invalidParameter, type RpcErrorObject } from '../protocol/errors.js';
+import { workOrderRequestHash } from '../protocol/hashing.js';
+import { canonicalId } from '../protocol/ids.js';
+import type { LookUpResult, MethodParams, WorkerRetrieveResult, WorkOrderResult } from '../protocol/messages.js';
+import type { CheckedCall } from '../protocol/rpc.js';
+import type { Store, StoredWorkOrder, WorkerFilter } from '../store/store.js';
+import { applyEncryptionKeySet, encryptionKeyGet } from './keys.js';
+import { receiptCreate, receiptLookUp, receiptRetrieve, receiptUpdate, receiptUpdateRetrieve, type ReceiptPolicy } from './receipts.js';
+
+export interface ServiceOptions {
+  maxPendingWorkOrders: number;
+  maxSyncWaitMs: number;
+  lookUpPageSize: number;
+  requesterKeyBinding: 'bound' | 'unbound';
+}
+
+/** What a handler answers: a result, or an error object (code 0 is the spec's generic success). */
+export type Answer = { result: unknown } | { error: RpcErrorObject };
+
+export interface CallContext {
+  /** True when the caller proved it is the node's operator (listener: bearer token). */
+  operator: boolean;
+}
+
+const ADMIN_METHODS = new Set(['WorkerRegister', 'WorkerUpdate', 'WorkerSetStatus']);
+
+export const PENDING_MESSAGE = 'Work order is computing. Please query for WorkOrderGetResult to view the result';
+
+function generic(message: string): Answer {
+  return { error: { code: ErrorCode.SUCCESS, message } };
+}
+
+function outcomeAnswer(order: StoredWorkOrder): Answer {
+  const outcome = order.outcome;
+  if (!outcome) {
+    return {
+      error: { code: ErrorCode.PENDING, message: PENDING_MESSAGE, data: { workOrderId: order.request.workOrderId, state: order.state } },
+    };
+  }
+  return 'result' in outcome ? { result: outcome.result satisfies WorkOrderResult } : { error: outcome.error };
+}
+
+export class TcsService {
+  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly unsubscribe: () => void;
+  private readonly receiptPolicy: ReceiptPolicy;
+
+  constructor(
+    private readonly store: Store,
+    private readonly options: ServiceOptions,
+  ) {
+    this.receiptPolicy = { requesterKeyBinding: options.requesterKeyBinding, lookUpPageSize: options.lookUpPageSize };
+    this.unsubscribe = store.subscribe((event) => {
+      if (event.type !== 'finished') return;
+      const waiting = this.waiters.get(event.workOrderId);
+      if (!waiting) return;
+      this.waiters.delete(event.workOrderId);
+      for (const wake of waiting) wake();
+    });
+  }
+
+  close(): void {
+    this.unsubscribe();
+    for (const waiting of this.waiters.values()) for (const wake of waiting) wake();
+    this.waiters.clear();
+  }
+
+  /** Answers one checked call; a TcfError from any layer becomes its spec error. */
+  async call(call: CheckedCall, context: CallContext): Promise<Answer> {
+    if (ADMIN_METHODS.has(call.method) && !context.operator) {
+      return { error: { code: ErrorCode.ACCESS_DENIED, message: `${call.method} is an operator method: authenticate with the node's operator token` } };
+    }
+    try {
+      return await this.dispatch(call);
+    } catch (error) {
+      if (error instanceof TcfError) return { error: error.toRpcError() };
+      throw error;
+    }
+  }
+
+  private async dispatch(call: CheckedCall): Promise<Answer> {
+    switch (call.method) {
+      case 'WorkerRegister':
+        await this.store.putWorker({ ...call.params, workerId: canonicalId(call.params.workerId), status: WorkerStatus.ACTIVE });
+        return generic('Worker registered successfully');
+      case 'WorkerUpdate':
+        if (!(await this.store.updateWorker(canonicalId(call.params.workerId), { details: call.params.details }))) throw unknownWorker(call.params.workerId);
+        return generic('Worker updated successfully');
+      case 'WorkerSetStatus':
+        if (!(await this.store.updateWorker(canonicalId(call.params.workerId), { status: call.params.status }))) throw unknownWorker(call.params.workerId);
+        return generic('Worker status updated successfully');
+      case 'WorkerLookUp':
+        return { result: await this.lookUpWorkers(call.params, undefined) };
+      case 'WorkerLookUpNext':
+        return { result: await this.lookUpWorkers(call.params, call.params.lookUpTag) };
+      case 'WorkerRetrieve':
+        return { result: await this.retrieveWorker(call.params.workerId) };
+      case 'WorkOrderSubmit':
+        return this.submit(call.params);
+      case 'WorkOrderGetResult': {
+        const order = await this.store.getWorkOrder(canonicalId(call.params.workOrderId));
+        if (!order) throw invalidParameter('params.workOrderId', `work order ${call.params.workOrderId} does not exist`);
+        return outcomeAnswer(order);
+      }
+      case 'WorkOrderReceiptCreate':
+        await receiptCreate(this.store, this.receiptPolicy, call.params);
+        return generic('Receipt created successfully');
+      case 'WorkOrderReceiptUpdate':
+        await receiptUpdate(this.store, this.receiptPolicy, call.params);
+        return generic('Receipt updated successfully');
+      case 'WorkOrderReceiptRetrieve':
+        return { result: await receiptRetrieve(this.store, call.params) };
+      case 'WorkOrderReceiptUpdateRetrieve':
+        return { result: await receiptUpdateRetrieve(this.store, call.params) };
+      case 'WorkOrderReceiptLookUp':
+        return { result: await receiptLookUp(this.store, this.receiptPolicy, call.params) };
+      case 'WorkOrderReceiptLookUpNext':
+        return { result: await receiptLookUp(this.store, this.receiptPolicy, call.params) };
+      case 'EncryptionKeyGet':
+        return { result: await encryptionKeyGet(this.store, call.params) };
+      case 'EncryptionKeySet':
+        await applyEncryptionKeySet(this.store, call.params);
+        return generic('Encryption key set successfully');
+    }
+  }
+
+  private async lookUpWorkers(params: MethodParams<'WorkerLookUp'>, after: string | undefined): Promise<LookUpResult> {
+    const filter: WorkerFilter = {};
+    if (params.workerType !== undefined) filter.workerType = params.workerType;
+    if (params.organizationId !== undefined) filter.organizationId = canonicalId(params.organizationId);
+    if (params.applicationTypeId !== undefined) filter.applicationTypeId = canonicalId(params.applicationTypeId);
+    const page = await this.store.lookUpWorkers(filter, after, this.options.lookUpPageSize);
+    return { totalCount: page.totalCount, lookupTag: page.nextCursor, ids: page.ids };
+  }
+
+  private async retrieveWorker(workerId: string): Promise<WorkerRetrieveResult> {
+    const worker = await this.store.getWorker(canonicalId(workerId));
+    if (!worker) throw unknownWorker(workerId);
+    return {
+      workerType: worker.workerType,
+      organizationId: worker.organizationId,
+      applicationTypeId: worker.applicationTypeId,
+      details: worker.details,
+      status: worker.status,
+    };
+  }
+
+  /**
+   * Accepts a work order: the worker must exist and be active, and a requester signature (computable
+   * from public fields) is checked here already, so a forged request is refused before it is stored.
+   * Then the result is awaited for up to responseTimeoutMSecs; past that the answer is PENDING.
+   */
+  private async submit(params: MethodParams<'WorkOrderSubmit'>): Promise<Answer> {
+    const workerId = canonicalId(params.workerId);
+    const worker = await this.store.getWorker(workerId);
+    if (!worker) throw invalidParameter('params.workerId', `worker ${params.workerId} does not exist`);
+    if (worker.status !== WorkerStatus.ACTIVE) throw invalidParameter('params.workerId', `worker ${params.workerId} is not active (status ${worker.status})`);
+    if (params.requesterSignature) {
+      if (!params.verifyingKey) throw invalidParameter('params.verifyingKey', 'is required with requesterSignature');
+      let key: Uint8Array;
+      try {
+        key = verifyingKeyFromPem(params.verifyingKey);
+      } catch (error) {
+        throw invalidParameter('params.verifyingKey', (error as Error).message);
+      }
+      const hash = workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm);
+      if (!ecdsaVerifyDigest(key, hash, base64ToBytes(params.requesterSignature))) {
+        throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: does not verify with verifyingKey over the request hash');
+      }
+    }
+    const workOrderId = canonicalId(params.workOrderId);
+    const finished = params.responseTimeoutMSecs > 0 ? this.waitForFinish(workOrderId, Math.min(params.responseTimeoutMSecs, this.options.maxSyncWaitMs)) : undefined;
+    const accepted = await this.store.submitWorkOrder(
+      { workOrderId, workerId, requesterId: canonicalId(params.requesterId), request: params, submittedAt: Date.now() },
+      { maxPending: this.options.maxPendingWorkOrders },
+    );
+    if (accepted !== 'accepted') {
+      finished?.cancel();
+      if (accepted === 'duplicate') throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} already exists`);
+      throw new TcfError(ErrorCode.BUSY, `the service has ${this.options.maxPendingWorkOrders} work orders pending; retry later`, { workOrderId: params.workOrderId });
+    }
+    if (finished) await finished.promise;
+    const order = await this.store.getWorkOrder(workOrderId);
+    if (!order) throw new TcfError(ErrorCode.UNKNOWN_ERROR, `work order ${params.workOrderId} vanished after it was accepted`);
+    return outcomeAnswer(order);
+  }
+
+  private waitForFinish(workOrderId: string, timeoutMs: number): { promise: Promise<void>; cancel(): void } {
+    let wake: () => void = () => undefined;
+    const promise = new Promise<void>((resolve) => {
+      const timer = setTimeout(done, timeoutMs);
+      const waiting = this.waiters.get(workOrderId) ?? new Set();
+      this.waiters.set(workOrderId, waiting);
+      const self = this;
+      function done() {
+        clearTimeout(timer);
+        waiting.delete(done);
+        if (waiting.size === 0 && self.waiters.get(workOrderId) === waiting) self.waiters.delete(workOrderId);
+        resolve();
+      }
+      wake = done;
+      waiting.add(done);
+    });
+    return { promise, cancel: () => wake() };
+  }
+}
+
+function unknownWorker(workerId: string): TcfError {
+  return invalidParameter('params.workerId', `worker ${workerId} does not exist`);
+}
