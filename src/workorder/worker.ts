@@ -4,7 +4,7 @@
  * inputs; then encrypt the outputs and sign the response. Pure: the caller owns keys and storage.
  * Every refusal is a TcfError with the spec's code and a message naming the field.
  */
-import { base64ToBytes, bytesToBase64, bytesToHex, hexToBytes } from '../crypto/encoding.js';
+import { base64ToBytes, bytesToBase64, bytesToHex, hexToBytes, isBase64 } from '../crypto/encoding.js';
 import {
   aesGcmDecrypt,
   aesGcmEncrypt,
@@ -71,6 +71,7 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
   if (request.dataEncryptionAlgorithm !== undefined && request.dataEncryptionAlgorithm.toUpperCase() !== 'AES-GCM-256') {
     throw invalidParameter('params.dataEncryptionAlgorithm', 'only AES-GCM-256 is supported');
   }
+  checkItemEncodings(request);
   if (!request.sessionKeyIv) throw invalidParameter('params.sessionKeyIv', 'is required');
   const sessionKeyIv = hexToBytes(request.sessionKeyIv);
   if (sessionKeyIv.length !== GCM_IV_BYTES) throw invalidParameter('params.sessionKeyIv', `must be ${GCM_IV_BYTES} bytes`);
@@ -112,6 +113,25 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
     }
   });
   return { request, inputs, requestHash, sessionKey, sessionKeyIv, avalonStyle, outputKeys };
+}
+
+/**
+ * The schema admits any string as an item's data and odd-length hex as its key; both would otherwise
+ * surface later as an EncodingError instead of INVALID_PARAMETER naming the field.
+ */
+function checkItemEncodings(request: WorkOrderRequest): void {
+  const checkKey = (value: string | null | undefined, field: string): void => {
+    try {
+      itemKeyMode(value);
+    } catch {
+      throw invalidParameter(field, 'must be "-", "", "null" or even-length hex');
+    }
+  };
+  request.inData.forEach((item, position) => {
+    if (!isBase64(item.data)) throw invalidParameter(`params.inData[${position}].data`, 'must be padded standard base64');
+    checkKey(item.encryptedDataEncryptionKey, `params.inData[${position}].encryptedDataEncryptionKey`);
+  });
+  (request.outData ?? []).forEach((item, position) => checkKey(item.encryptedDataEncryptionKey, `params.outData[${position}].encryptedDataEncryptionKey`));
 }
 
 function unwrapKey(worker: WorkerSecrets, wrappedHex: string, field: string): Buffer {
