@@ -9,7 +9,7 @@ import { requesterIdForKey, type SigningKeyPair } from '../crypto/keys.js';
 import { ecdsaSignDigest, randomBytes, type HashingAlgorithm } from '../crypto/primitives.js';
 import { ErrorCode, ReceiptStatus } from '../protocol/errors.js';
 import { receiptCreateHash, receiptUpdateHash } from '../protocol/hashing.js';
-import { workerDetails, type LookUpResult, type ReceiptRetrieveResult, type ReceiptUpdateRetrieveResult, type WorkerRecord } from '../protocol/messages.js';
+import { workerDetails, type LookUpResult, type ReceiptCreate, type ReceiptRetrieveResult, type ReceiptUpdateRetrieveResult, type WorkerRecord } from '../protocol/messages.js';
 import { validate } from '../protocol/schema.js';
 import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/evidence.js';
 import { trustWorker, type TrustedWorker } from '../attestation/worker-trust.js';
@@ -55,6 +55,27 @@ export interface WaitOptions {
 
 export class ResultTimeoutError extends Error {
   override readonly name = 'ResultTimeoutError';
+}
+
+/** The signed WorkOrderReceiptCreate params for a submitted work order. */
+export function receiptCreateParams(submission: Submission, signer: SigningKeyPair, status: number = ReceiptStatus.PENDING): ReceiptCreate {
+  const request = submission.built.params;
+  const algorithm: HashingAlgorithm = submission.worker.keys.hashingAlgorithm ?? 'SHA-256';
+  const fields = {
+    workOrderId: request.workOrderId,
+    workerServiceId: request.workerId,
+    workerId: request.workerId,
+    requesterId: request.requesterId,
+    receiptCreateStatus: status,
+    workOrderRequestHash: bytesToBase64(submission.built.secrets.requestHash),
+    requesterGeneratedNonce: bytesToHex(randomBytes(16)),
+  };
+  return {
+    ...fields,
+    requesterSignature: bytesToBase64(ecdsaSignDigest(signer.privateKey, receiptCreateHash(fields, algorithm))),
+    signatureRules: `${algorithm}/SECP256K1`,
+    receiptVerificationKey: signer.publicKeyPem,
+  };
 }
 
 export class TcfClient {
@@ -144,23 +165,7 @@ export class TcfClient {
 
   /** Creates the receipt of a submitted work order, signed by the requester key that signed it. */
   async createReceipt(submission: Submission, signer: SigningKeyPair, status: number = ReceiptStatus.PENDING): Promise<void> {
-    const request = submission.built.params;
-    const algorithm: HashingAlgorithm = submission.worker.keys.hashingAlgorithm ?? 'SHA-256';
-    const fields = {
-      workOrderId: request.workOrderId,
-      workerServiceId: request.workerId,
-      workerId: request.workerId,
-      requesterId: request.requesterId,
-      receiptCreateStatus: status,
-      workOrderRequestHash: bytesToBase64(submission.built.secrets.requestHash),
-      requesterGeneratedNonce: bytesToHex(randomBytes(16)),
-    };
-    await this.rpc.call('WorkOrderReceiptCreate', {
-      ...fields,
-      requesterSignature: bytesToBase64(ecdsaSignDigest(signer.privateKey, receiptCreateHash(fields, algorithm))),
-      signatureRules: `${algorithm}/SECP256K1`,
-      receiptVerificationKey: signer.publicKeyPem,
-    });
+    await this.rpc.call('WorkOrderReceiptCreate', receiptCreateParams(submission, signer, status));
   }
 
   /** Adds a requester update (e.g. COMPLETED once the result was accepted). */

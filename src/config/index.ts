@@ -97,7 +97,7 @@ export class ConfigError extends Error {
   override readonly name = 'ConfigError';
 }
 
-type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+export type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 /** Overlays `patch` on `base`, keeping only keys the defaults know and checking each value's type. */
 function overlay(base: Record<string, unknown>, patch: Record<string, unknown>, where: string): void {
