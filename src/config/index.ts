@@ -55,6 +55,8 @@ export interface NodeConfig {
     claimLeaseMs: number;
     /** A work order whose worker process died this many times fails instead of being retried. */
     maxAttempts: number;
+    /** Rotate every worker's encryption key this often (0 = never); the two previous keys still decrypt. */
+    encryptionKeyRotationMinutes: number;
   };
 }
 
@@ -89,6 +91,7 @@ export function defaultConfig(): NodeConfig {
       workOrderTimeoutMs: 30_000,
       claimLeaseMs: 60_000,
       maxAttempts: 3,
+      encryptionKeyRotationMinutes: 0,
     },
   };
 }

@@ -60,6 +60,7 @@ export class EnclaveManager {
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
+  private rotation: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly config: NodeConfig,
@@ -94,12 +95,21 @@ export class EnclaveManager {
       }, (error: unknown) => this.log.error('lease sweep failed', { error: String(error) }));
     }, Math.max(1_000, Math.floor(this.config.enclave.claimLeaseMs / 4)));
     this.loops = this.slots.map((slot) => this.runSlot(slot));
+    const rotationMinutes = this.config.enclave.encryptionKeyRotationMinutes;
+    if (rotationMinutes > 0) {
+      this.rotation = setInterval(() => {
+        for (const worker of this.workers.values()) {
+          this.rotateEncryptionKey(worker.workerId).catch((error: unknown) => this.log.error('scheduled key rotation failed', { workerId: worker.workerId, error: String(error) }));
+        }
+      }, rotationMinutes * 60_000);
+    }
   }
 
   async stop(): Promise<void> {
     this.running = false;
     this.unsubscribe?.();
     if (this.sweeper) clearInterval(this.sweeper);
+    if (this.rotation) clearInterval(this.rotation);
     this.wakeAll();
     await Promise.all(this.loops);
     await Promise.all(this.slots.map((slot) => slot.process.kill()));
