@@ -3,7 +3,8 @@
  *
  * An input is `<label>:<14 integers separated by spaces>`. Like Avalon, the values are the second
  * non-empty colon-separated field (so `: 1 2 …` with nothing before the colon counts as no values),
- * each value is parsed like std::stoi (leading whitespace, a sign, digits, then anything), and the
+ * each value is parsed like std::stoi (leading whitespace, a sign, digits, then anything; C++ left
+ * the order of the 14 parses unspecified, here the first bad value from the left decides), and the
  * risk is 100 minus the truncated weighted sum of per-factor scores, in IEEE double arithmetic and
  * Avalon's summation order so that the truncation lands where Avalon's does.
  *
@@ -42,8 +43,8 @@ export class HeartDiseaseEval implements Workload {
   }
 
   #evaluate(data: Buffer): string {
-    const fields = tokens(data, COLON);
-    const values = fields.length > 1 ? tokens(fields[1] as Buffer, SPACE) : [];
+    const [, valueField] = tokens(data, COLON);
+    const values = valueField === undefined ? [] : tokens(valueField, SPACE);
     if (values.length === 0) {
       return this.#count === 0
         ? HEART_DISEASE_MESSAGES.noHistory
