@@ -154,8 +154,8 @@ export const WorkOrderSubmitParams = object({
   encryptedRequestHash: hexBytes({ maxLength: 512 }),
   requesterSignature: optional(base64({ maxLength: 512, allowEmpty: true })),
   verifyingKey: optional(string({ maxLength: PEM_MAX })),
-  inData: array(dataItem, { maxItems: MAX_DATA_ITEMS }),
-  outData: optional(array(outDataItem, { maxItems: MAX_DATA_ITEMS })),
+  inData: array(dataItem, { maxItems: MAX_DATA_ITEMS, uniqueBy: (item) => item.index, uniqueName: 'index' }),
+  outData: optional(array(outDataItem, { maxItems: MAX_DATA_ITEMS, uniqueBy: (item) => item.index, uniqueName: 'index' })),
 });
 export type WorkOrderRequest = Infer<typeof WorkOrderSubmitParams>;
 
@@ -170,7 +170,7 @@ export const WorkOrderResult = object(
     requesterId: hexId(),
     workerNonce: string({ minLength: 1, maxLength: 256 }),
     workerSignature: base64({ maxLength: 512 }),
-    outData: array(dataItem, { maxItems: MAX_DATA_ITEMS }),
+    outData: array(dataItem, { maxItems: MAX_DATA_ITEMS, uniqueBy: (item) => item.index, uniqueName: 'index' }),
     extVerificationKey: optional(string({ maxLength: PEM_MAX })),
     extVerificationKeySignature: optional(string({ maxLength: 512 })),
   },
@@ -215,7 +215,8 @@ export type ReceiptRetrieveResult = ReceiptCreate & { receiptCurrentStatus: numb
 export const WorkOrderReceiptUpdateRetrieveParams = object({
   workOrderId: hexId(),
   updaterId: optional(nullable(string({ maxLength: PEM_MAX }))),
-  updateIndex: integer({ min: 0, max: 0xffffffff }),
+  /** 1-based; 0xFFFFFFFF (spec) or 2^32 (Avalon's Python SDK) names the last update. */
+  updateIndex: integer({ min: 0, max: 2 ** 32 }),
 });
 export type ReceiptUpdateRetrieveResult = ReceiptUpdate & { updateCount: number };
 
@@ -238,7 +239,7 @@ export const EncryptionKeyGetParams = object({
   workerId: hexId(),
   lastUsedKeyNonce: optional(string({ maxLength: 256 })),
   tag: optional(string({ maxLength: 256 })),
-  requesterId: optional(hexId()),
+  requesterId: optional(string({ maxLength: 256, pattern: /^((0[xX])?[0-9a-fA-F]+)?$/, patternName: 'a hex string or ""' })),
   signatureNonce: optional(string({ maxLength: 256 })),
   signature: optional(string({ maxLength: 512 })),
 });
@@ -253,7 +254,7 @@ export const EncryptionKeySetParams = object({
 });
 export type EncryptionKeySet = Infer<typeof EncryptionKeySetParams>;
 
-/** EncryptionKeyGet result; `signature` is the worker's over encryptionKeyHash(...). */
+/** EncryptionKeyGet result; `signature` (base64 DER) is the worker's over encryptionKeyAnnouncementHash, or over encryptionKeyHash(encryptionKey) when the key has no nonce. */
 export interface EncryptionKeyGetResult {
   workerId: string;
   encryptionKey: string;

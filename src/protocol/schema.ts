@@ -100,13 +100,30 @@ export function oneOf<const T extends readonly (string | number)[]>(values: T): 
   });
 }
 
-export function array<T>(item: Schema<T>, options: { minItems?: number; maxItems?: number } = {}): Schema<T[]> {
-  const { minItems = 0, maxItems = 4096 } = options;
+export interface ArrayOptions<T> {
+  minItems?: number;
+  maxItems?: number;
+  /** Items must differ in this key (e.g. a data item's index); the message names the repeated value. */
+  uniqueBy?: (item: T) => string | number;
+  uniqueName?: string;
+}
+
+export function array<T>(item: Schema<T>, options: ArrayOptions<T> = {}): Schema<T[]> {
+  const { minItems = 0, maxItems = 4096, uniqueBy, uniqueName = 'key' } = options;
   return required((value, path) => {
     if (!Array.isArray(value)) fail(path, `expected an array, got ${describe(value)}`);
     if (value.length < minItems) fail(path, `must have at least ${minItems} item${minItems === 1 ? '' : 's'}`);
     if (value.length > maxItems) fail(path, `must have at most ${maxItems} items, got ${value.length}`);
-    return value.map((element, index) => item.check(element, `${path}[${index}]`));
+    const checked = value.map((element, index) => item.check(element, `${path}[${index}]`));
+    if (uniqueBy) {
+      const seen = new Set<string | number>();
+      checked.forEach((element, index) => {
+        const key = uniqueBy(element);
+        if (seen.has(key)) fail(`${path}[${index}].${uniqueName}`, `repeats ${JSON.stringify(key)}; each item needs its own`);
+        seen.add(key);
+      });
+    }
+    return checked;
   });
 }
 

@@ -103,7 +103,7 @@ export async function receiptUpdateRetrieve(store: Store, params: MethodParams<'
   if (!receipt) throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} has no receipt`);
   const updaterId = params.updaterId;
   const updates = updaterId ? receipt.updates.filter((update) => sameId(update.updaterId, updaterId)) : receipt.updates;
-  const index = params.updateIndex === LAST_RECEIPT_UPDATE ? updates.length : params.updateIndex;
+  const index = params.updateIndex >= LAST_RECEIPT_UPDATE ? updates.length : params.updateIndex;
   const update = index >= 1 ? updates[index - 1] : undefined;
   if (!update) throw invalidParameter('params.updateIndex', `must be 1–${updates.length} or ${LAST_RECEIPT_UPDATE} (last); this receipt has ${updates.length} matching update(s)`);
   return { ...update, updateCount: updates.length };

@@ -377,4 +377,19 @@ describe('method params', () => {
     assert.throws(() => checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkerRegistryLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32601);
     assert.throws(() => checkCall({ jsonrpc: '1.0', id: 1, method: 'WorkerLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32600);
   });
+
+  it('refuses two data items with the same index, since the hash and the output keys would depend on wire order', () => {
+    const order = minimalWorkOrder() as Record<string, Json>;
+    order.inData = [{ index: 3, data: 'AA==' }, { index: 3, data: 'AQ==' }];
+    refused('WorkOrderSubmit', order, 'params.inData[1].index: repeats 3');
+    const withOutputs = minimalWorkOrder() as Record<string, Json>;
+    withOutputs.outData = [{ index: 0 }, { index: 0 }];
+    refused('WorkOrderSubmit', withOutputs, 'params.outData[1].index: repeats 0');
+  });
+
+  it("accepts Avalon's 2^32 as the last-update index and its empty requesterId in EncryptionKeyGet", () => {
+    assert.ok(validate(paramsSchema('WorkOrderReceiptUpdateRetrieve'), { workOrderId: 'ab', updateIndex: 2 ** 32 }).ok);
+    assert.ok(validate(paramsSchema('EncryptionKeyGet'), { workerId: 'ab', requesterId: '' }).ok);
+    refused('WorkOrderReceiptUpdateRetrieve', { workOrderId: 'ab', updateIndex: 2 ** 32 + 1 }, 'params.updateIndex');
+  });
 });
