@@ -1,0 +1,151 @@
+/**
+ * `npm run bench`: how close the direct model comes to the machine's crypto limit, in one run.
+ * 1. the crypto-only bound on all cores (bench/crypto-bound.ts);
+ * 2. end to end: a real node (`tcf node start`, LMDB) and a separate load-generating process with N
+ *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes;
+ * 3. single-work-order latency (one requester);
+ * 4. every end-to-end figure as a ratio of the bound, and the node's peak RSS.
+ * `--quick` runs short (under a minute) for CI smoke runs; `--write` puts the table into BENCHMARKS.md.
+ */
+import { execFile, spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { measureCryptoBound } from './crypto-bound.js';
+import type { LoadFigures, LoadOptions } from './loadgen.js';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const quick = process.argv.includes('--quick');
+const write = process.argv.includes('--write');
+const RSA_BITS = 3072;
+const CONCURRENCY = 8;
+
+interface NodeUnderTest {
+  url: string;
+  workerId: string;
+  pids: number[];
+  mainPid: number;
+  stop(): Promise<void>;
+}
+
+async function startNode(processes: number): Promise<NodeUnderTest> {
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcf-bench-'));
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/tcf.js'), 'node', 'start', '--port', '0', '--json', '--data-dir', dataDir, '--processes', String(processes)], {
+    env: { ...process.env, TCF_LOG_LEVEL: 'warn', TCF_ENCLAVE_RSA_BITS: String(RSA_BITS), TCF_LISTENER_MAX_PENDING_WORK_ORDERS: '100000' },
+    stdio: ['ignore', 'pipe', 'inherit'],
+  });
+  let stdout = '';
+  const ready = await new Promise<{ url: string; workers: { workerId: string }[]; pids: number[] }>((resolve, reject) => {
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      const end = stdout.indexOf('\n}\n');
+      if (end >= 0) resolve(JSON.parse(stdout.slice(0, end + 2)));
+    });
+    child.once('exit', (code) => reject(new Error(`node exited with ${code}`)));
+  });
+  return {
+    url: ready.url,
+    workerId: ready.workers[0]!.workerId,
+    pids: ready.pids,
+    mainPid: child.pid!,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Peak resident set (VmHWM) of a process, in MiB. */
+function peakRssMiB(pid: number): number {
+  const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
+  const match = /VmHWM:\s+(\d+) kB/.exec(status);
+  return match ? Number(match[1]) / 1024 : 0;
+}
+
+async function load(options: LoadOptions): Promise<LoadFigures> {
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(options)], { cwd: ROOT, maxBuffer: 1 << 20 });
+  return JSON.parse(stdout) as LoadFigures;
+}
+
+interface Row {
+  label: string;
+  processes: number;
+  inputBytes: number;
+  concurrency: number;
+  figures: LoadFigures;
+  bound: number;
+  rssMiB: number;
+}
+
+async function main(): Promise<void> {
+  const cores = os.availableParallelism();
+  const boundMs = quick ? 1500 : 5000;
+  const sizes = [1024, 100 * 1024];
+  const bounds = new Map<number, number>();
+  for (const inputBytes of sizes) {
+    bounds.set(inputBytes, await measureCryptoBound({ inputBytes, signed: false, rsaBits: RSA_BITS }, boundMs));
+    process.stderr.write(`crypto-only bound, ${inputBytes} B input: ${bounds.get(inputBytes)!.toFixed(0)} work orders/s on ${cores} cores\n`);
+  }
+
+  const rows: Row[] = [];
+  for (const processes of [1, 2]) {
+    const node = await startNode(processes);
+    try {
+      for (const inputBytes of sizes) {
+        const count = quick ? (inputBytes > 4096 ? 150 : 300) : inputBytes > 4096 ? 1000 : 3000;
+        const figures = await load({ url: node.url, workerId: node.workerId, concurrency: CONCURRENCY, count, inputBytes, signed: false });
+        const row = { label: 'throughput', processes, inputBytes, concurrency: CONCURRENCY, figures, bound: bounds.get(inputBytes)!, rssMiB: 0 };
+        rows.push(row);
+        process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}\n`);
+      }
+      if (processes === 1) {
+        const figures = await load({ url: node.url, workerId: node.workerId, concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false });
+        rows.push({ label: 'single requester latency', processes, inputBytes: 1024, concurrency: 1, figures, bound: bounds.get(1024)!, rssMiB: 0 });
+        process.stderr.write(`single requester: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms\n`);
+      }
+      const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
+      for (const row of rows.filter((candidate) => candidate.processes === processes)) row.rssMiB = rss;
+    } finally {
+      await node.stop();
+    }
+  }
+
+  const one = rows.find((row) => row.label === 'throughput' && row.processes === 1 && row.inputBytes === 1024)!;
+  const two = rows.find((row) => row.label === 'throughput' && row.processes === 2 && row.inputBytes === 1024)!;
+  const table = [
+    `Machine: ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}.`,
+    `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Worker RSA key ${RSA_BITS} bits; load generator: ${CONCURRENCY} concurrent synchronous requesters in a separate process, work orders pre-built; echo-result.`,
+    '',
+    '| run | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) |',
+    '|---|---|---|---|---|---|---|---|',
+    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – |`),
+    ...rows.map(
+      (row) =>
+        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB |`,
+    ),
+    '',
+    `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×.`,
+  ].join('\n');
+  process.stdout.write(table + '\n');
+  if (rows.some((row) => row.figures.errors > 0 || row.figures.verified === 0)) {
+    process.stderr.write('some work orders failed or no sampled result verified: the figures are not valid\n');
+    process.exitCode = 1;
+  }
+  if (write) {
+    const file = path.join(ROOT, 'BENCHMARKS.md');
+    const begin = '<!-- direct-model benchmark: begin -->';
+    const end = '<!-- direct-model benchmark: end -->';
+    const section = `${begin}\n${table}\n${end}`;
+    const current = fs.existsSync(file) ? fs.readFileSync(file, 'utf8') : '# Benchmarks\n';
+    const next = current.includes(begin)
+      ? current.slice(0, current.indexOf(begin)) + section + current.slice(current.indexOf(end) + end.length)
+      : `${current.trimEnd()}\n\n## Direct model: throughput and latency against the crypto-only bound\n\n${section}\n`;
+    fs.writeFileSync(file, next);
+  }
+}
+
+await main();
