@@ -16,9 +16,9 @@ import {
   type EncryptionKeyPair,
   type SigningKeyPair,
 } from '../crypto/keys.js';
-import { ecdsaSignDigest, sha256 } from '../crypto/primitives.js';
+import { ecdsaSignDigest } from '../crypto/primitives.js';
 import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
-import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash } from '../protocol/hashing.js';
+import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash, workOrderOutcomeDigest } from '../protocol/hashing.js';
 import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
 import { createSimulatedEvidence, SIMULATED_NOTICE, SIMULATED_PROOF_TYPE } from '../attestation/simulated.js';
 import { defaultWorkloads, DirectoryIo } from '../workloads/index.js';
@@ -148,7 +148,7 @@ function workloadIo(state: WorkerState): DirectoryIo {
 /** The worker's receipt update for an outcome: PROCESSED for a result, FAILED for an error, signed by the attested key. */
 function completionUpdate(state: WorkerState, request: WorkOrderRequest, outcome: WorkOrderOutcome): ReceiptUpdate {
   const updateType = 'result' in outcome ? ReceiptStatus.PROCESSED : ReceiptStatus.FAILED;
-  const updateData = sha256(utf8(JSON.stringify(outcome))).toString('hex');
+  const updateData = workOrderOutcomeDigest(outcome, state.init.hashingAlgorithm).toString('hex');
   const digest = receiptUpdateHash({ workOrderId: request.workOrderId, updateType, updateData }, state.init.hashingAlgorithm);
   return {
     workOrderId: request.workOrderId,

@@ -23,6 +23,10 @@ export class WorkerProcessError extends Error {
 const here = path.dirname(fileURLToPath(import.meta.url));
 /** The entry sits beside this file's folder, with this file's extension (.ts under tsx, .js when built). */
 const WORKER_ENTRY = path.join(here, '..', 'enclave', `worker-main${path.extname(fileURLToPath(import.meta.url))}`);
+/** A TypeScript entry needs tsx's loader in the child, named by absolute URL so the user's working directory does not matter. */
+const WORKER_EXEC_ARGV = WORKER_ENTRY.endsWith('.ts') && !process.execArgv.some((arg) => arg.includes('tsx'))
+  ? [...process.execArgv, '--import', import.meta.resolve('tsx')]
+  : process.execArgv;
 
 export class WorkerProcess {
   private child: ChildProcess | undefined;
@@ -44,7 +48,7 @@ export class WorkerProcess {
   }
 
   async start(timeoutMs: number): Promise<WorkerPublicIdentity> {
-    const child = fork(WORKER_ENTRY, [], { execArgv: process.execArgv, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(WORKER_ENTRY, [], { execArgv: WORKER_EXEC_ARGV, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     child.on('message', (message: WorkerToManager) => this.receive(message));
     child.on('exit', (code, signal) => {

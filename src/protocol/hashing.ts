@@ -120,3 +120,16 @@ export function encryptionKeyAnnouncementHash(announcement: EncryptionKeyAnnounc
     utf8(announcement.workerId + announcement.encryptionKey + announcement.encryptionKeyNonce + announcement.tag),
   );
 }
+
+/**
+ * What a worker's completion receipt update commits to (`updateData`, hex): the response hash of the
+ * result it signed, or H(decimal(code)‖":"‖message) for an error. Canonical field hashing rather than
+ * Avalon's hash of a JSON serialisation, which changes with key order.
+ */
+export function workOrderOutcomeDigest(
+  outcome: { result: ResponseHashFields } | { error: { code: number; message: string } },
+  algorithm: HashingAlgorithm = 'SHA-256',
+): Buffer {
+  if ('result' in outcome) return workOrderResponseHash(outcome.result, algorithm);
+  return digest(algorithm, utf8(`${outcome.error.code}:${outcome.error.message}`));
+}

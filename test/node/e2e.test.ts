@@ -14,9 +14,8 @@ import {
   receiptUpdateHash,
   ReceiptStatus,
   requesterIdForKey,
-  sha256,
   textToHex,
-  utf8,
+  workOrderResponseHash,
   verifyingKeyFromPem,
 } from '../../src/index.js';
 import { HARDWARE_ONLY_POLICY, UntrustedWorkerError } from '../../src/attestation/index.js';
@@ -152,7 +151,7 @@ describe('TCS node end to end (real processes over HTTP)', () => {
       assert.equal(update.updaterId, workerId);
       assert.equal(update.updateType, ReceiptStatus.PROCESSED);
       // updateData commits to the exact result the requester received.
-      assert.equal(update.updateData, sha256(utf8(JSON.stringify({ result: submission.opened!.result }))).toString('hex'));
+      assert.equal(update.updateData, workOrderResponseHash(submission.opened!.result).toString('hex'));
       assert.ok(ecdsaVerifyDigest(workerKey, receiptUpdateHash(update), base64ToBytes(update.updateSignature)));
     }
     // The requester closes one receipt; a forged worker update is refused.
