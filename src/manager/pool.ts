@@ -51,6 +51,8 @@ export class WorkerProcess {
     const child = fork(WORKER_ENTRY, [], { execArgv: WORKER_EXEC_ARGV, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
     child.on('message', (message: WorkerToManager) => this.receive(message));
+    // A send racing the child's death surfaces here; the 'exit' handler below does the recovery.
+    child.on('error', (error) => this.fail(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`)));
     child.on('exit', (code, signal) => {
       this.child = undefined;
       this.fail(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
@@ -107,7 +109,9 @@ export class WorkerProcess {
           reject(error);
         },
       };
-      child.send(message);
+      child.send(message, (error) => {
+        if (error) this.fail(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`));
+      });
     });
   }
 
