@@ -379,11 +379,9 @@ describe('method params', () => {
   });
 
   it('refuses two data items with the same index, since the hash and the output keys would depend on wire order', () => {
-    const order = minimalWorkOrder() as Record<string, Json>;
-    order.inData = [{ index: 3, data: 'AA==' }, { index: 3, data: 'AQ==' }];
+    const order: Record<string, unknown> = { ...minimalWorkOrder(), inData: [{ index: 3, data: 'AA==' }, { index: 3, data: 'AQ==' }] };
     refused('WorkOrderSubmit', order, 'params.inData[1].index: repeats 3');
-    const withOutputs = minimalWorkOrder() as Record<string, Json>;
-    withOutputs.outData = [{ index: 0 }, { index: 0 }];
+    const withOutputs: Record<string, unknown> = { ...minimalWorkOrder(), outData: [{ index: 0 }, { index: 0 }] };
     refused('WorkOrderSubmit', withOutputs, 'params.outData[1].index: repeats 0');
   });
 

@@ -72,8 +72,8 @@ describe('listener over HTTP (no enclave manager: work stays pending)', () => {
     fs.rmSync(dataDir, { recursive: true, force: true });
   });
 
-  async function post(body: string | Buffer, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
-    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body });
+  async function post(body: string | Uint8Array, headers: Record<string, string> = {}): Promise<{ status: number; json: unknown }> {
+    const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: typeof body === 'string' ? body : new Blob([Uint8Array.from(body)]) });
     const text = await response.text();
     return { status: response.status, json: text ? JSON.parse(text) : undefined };
   }
