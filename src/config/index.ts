@@ -55,6 +55,8 @@ export interface NodeConfig {
     claimLeaseMs: number;
     /** A work order whose worker process died this many times fails instead of being retried. */
     maxAttempts: number;
+    /** Work orders in flight per worker process: 2 lets a process start the next one while the last outcome is committed. */
+    lanesPerProcess: number;
     /** Rotate every worker's encryption key this often (0 = never); the two previous keys still decrypt. */
     encryptionKeyRotationMinutes: number;
   };
@@ -91,6 +93,7 @@ export function defaultConfig(): NodeConfig {
       workOrderTimeoutMs: 30_000,
       claimLeaseMs: 60_000,
       maxAttempts: 3,
+      lanesPerProcess: 2,
       encryptionKeyRotationMinutes: 0,
     },
   };
@@ -166,6 +169,7 @@ function validateConfig(config: NodeConfig): void {
     [Number.isInteger(config.listener.port) && config.listener.port >= 0 && config.listener.port < 65536, 'listener.port: must be 0–65535'],
     [config.workers.names.length > 0, 'workers.names: at least one worker'],
     [config.workers.processesPerWorker >= 1, 'workers.processesPerWorker: at least 1'],
+    [config.enclave.lanesPerProcess >= 1, 'enclave.lanesPerProcess: at least 1'],
     [[2048, 3072, 4096].includes(config.enclave.rsaBits), 'enclave.rsaBits: 2048, 3072 or 4096'],
     [['SHA-256', 'SHA3-256'].includes(config.enclave.hashingAlgorithm), 'enclave.hashingAlgorithm: SHA-256 or SHA3-256'],
     [['per-item', 'avalon'].includes(config.enclave.ivMode), 'enclave.ivMode: per-item or avalon'],

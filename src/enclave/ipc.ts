@@ -22,11 +22,17 @@ export interface WorkerInit {
   mayProvisionKeys: boolean;
 }
 
-export type ManagerToWorker =
+/**
+ * Every message carries a requestId that its reply repeats, so several requests may be in flight:
+ * the manager keeps a process busy with the next work order while the last one's outcome is stored.
+ * The process handles them in arrival order; a key rotation takes effect for every later message.
+ */
+export type ManagerToWorker = { requestId: number } & (
   | WorkerInit
   | { type: 'process'; workOrderId: string; request: WorkOrderRequest }
   | { type: 'rotate-key'; encryptionKeyNonce: string; tag: string }
-  | { type: 'reload-keys' };
+  | { type: 'reload-keys' }
+);
 
 export interface WorkerPublicIdentity {
   verificationKeyPem: string;
@@ -41,7 +47,7 @@ export interface WorkerPublicIdentity {
 }
 
 export type WorkerToManager =
-  | { type: 'ready'; identity: WorkerPublicIdentity }
-  | { type: 'processed'; workOrderId: string; outcome: WorkOrderOutcome; completionUpdate: ReceiptUpdate }
-  | { type: 'rotated'; identity: WorkerPublicIdentity; announcementSignature: string }
+  | { type: 'ready'; requestId: number; identity: WorkerPublicIdentity }
+  | { type: 'processed'; requestId: number; workOrderId: string; outcome: WorkOrderOutcome; completionUpdate: ReceiptUpdate }
+  | { type: 'rotated'; requestId: number; identity: WorkerPublicIdentity; announcementSignature: string }
   | { type: 'fatal'; message: string };

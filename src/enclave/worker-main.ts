@@ -123,7 +123,7 @@ function openWithAnyKey(state: WorkerState, request: WorkOrderRequest) {
   throw lastError;
 }
 
-async function processWorkOrder(state: WorkerState, workOrderId: string, request: WorkOrderRequest, workloads: ReturnType<typeof defaultWorkloads>) {
+async function processWorkOrder(state: WorkerState, requestId: number, workOrderId: string, request: WorkOrderRequest, workloads: ReturnType<typeof defaultWorkloads>): Promise<WorkerToManager> {
   let outcome: WorkOrderOutcome;
   try {
     const workload = workloads.resolve(request.workloadId);
@@ -136,7 +136,7 @@ async function processWorkOrder(state: WorkerState, workOrderId: string, request
       : new TcfError(ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `workload failed: ${(error as Error).message ?? String(error)}`);
     outcome = { error: { code: failure.code, message: failure.message, data: { workOrderId: request.workOrderId } } };
   }
-  return { type: 'processed' as const, workOrderId, outcome, completionUpdate: completionUpdate(state, request, outcome) };
+  return { type: 'processed', requestId, workOrderId, outcome, completionUpdate: completionUpdate(state, request, outcome) };
 }
 
 let io: DirectoryIo | undefined;
@@ -161,7 +161,7 @@ function completionUpdate(state: WorkerState, request: WorkOrderRequest, outcome
   };
 }
 
-function rotateKey(state: WorkerState, encryptionKeyNonce: string, tag: string): WorkerToManager {
+function rotateKey(state: WorkerState, requestId: number, encryptionKeyNonce: string, tag: string): WorkerToManager {
   const fresh = generateEncryptionKey(state.init.rsaBits);
   const announcement = { workerId: state.init.workerId, encryptionKey: fresh.publicKeyPem, encryptionKeyNonce, tag };
   const signature = bytesToHex(ecdsaSignDigest(state.signingKey.privateKey, encryptionKeyAnnouncementHash(announcement, state.init.hashingAlgorithm)));
@@ -176,7 +176,7 @@ function rotateKey(state: WorkerState, encryptionKeyNonce: string, tag: string):
   writeSealed(state.sealedFile, state.sealKey, utf8(JSON.stringify(state.sealed)));
   state.encryptionKeys = [fresh, ...state.encryptionKeys].slice(0, 3);
   log.info('rotated encryption key', { workerId: state.init.workerId, encryptionKeyNonce });
-  return { type: 'rotated', identity: publicIdentity(state), announcementSignature: Buffer.from(signature, 'hex').toString('base64') };
+  return { type: 'rotated', requestId, identity: publicIdentity(state), announcementSignature: Buffer.from(signature, 'hex').toString('base64') };
 }
 
 let state: WorkerState | undefined;
@@ -195,15 +195,15 @@ async function handle(message: ManagerToWorker): Promise<void> {
     state = loadState(message);
     workloads = defaultWorkloads(workloadIo(state));
     log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
-    send({ type: 'ready', identity: publicIdentity(state) });
+    send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
     return;
   }
   if (!state || !workloads) throw new Error(`"${message.type}" before init`);
-  if (message.type === 'process') send(await processWorkOrder(state, message.workOrderId, message.request, workloads));
-  else if (message.type === 'rotate-key') send(rotateKey(state, message.encryptionKeyNonce, message.tag));
+  if (message.type === 'process') send(await processWorkOrder(state, message.requestId, message.workOrderId, message.request, workloads));
+  else if (message.type === 'rotate-key') send(rotateKey(state, message.requestId, message.encryptionKeyNonce, message.tag));
   else if (message.type === 'reload-keys') {
     state = loadState(state.init);
-    send({ type: 'ready', identity: publicIdentity(state) });
+    send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
   }
 }
 

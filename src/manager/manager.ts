@@ -28,22 +28,19 @@ export function workerIdForName(name: string): string {
   return crypto.createHash('sha256').update(name, 'utf8').digest('hex');
 }
 
-/** Serialises the work of one process slot: work orders and key operations never overlap. */
-class SlotLock {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(task: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(task, task);
-    this.tail = result.catch(() => undefined);
-    return result;
-  }
-}
-
+/**
+ * One worker process and its lanes. Each lane claims and runs one work order at a time under its own
+ * owner id; with two lanes the process starts the next work order while the last one's outcome is
+ * being committed, so it never idles on a store write.
+ */
 interface Slot {
   workerId: string;
-  owner: string;
+  name: string;
   init: WorkerInit;
   process: WorkerProcess;
-  lock: SlotLock;
+  lanes: string[];
+  /** Set while a dead process is being replaced, so that its lanes replace it once. */
+  restarting: Promise<void> | undefined;
 }
 
 export interface ManagedWorker {
@@ -57,6 +54,8 @@ export class EnclaveManager {
   private readonly workers = new Map<string, ManagedWorker>();
   private running = false;
   private wakers = new Set<() => void>();
+  /** Counts submissions heard; a lane that saw the queue empty sleeps only if none arrived since it looked. */
+  private submissions = 0;
   private loops: Promise<void>[] = [];
   private unsubscribe: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
@@ -81,12 +80,14 @@ export class EnclaveManager {
   async start(): Promise<void> {
     this.running = true;
     for (const name of this.config.workers.names) await this.startWorker(name);
-    for (const slot of this.slots) {
-      const released = await this.store.releaseClaimsOf(slot.owner);
-      if (released > 0) this.log.warn('resuming work orders accepted before a restart', { owner: slot.owner, released });
+    for (const owner of this.slots.flatMap((slot) => slot.lanes)) {
+      const released = await this.store.releaseClaimsOf(owner);
+      if (released > 0) this.log.warn('resuming work orders accepted before a restart', { owner, released });
     }
     this.unsubscribe = this.store.subscribe((event) => {
-      if (event.type === 'submitted') this.wakeAll();
+      if (event.type !== 'submitted') return;
+      this.submissions += 1;
+      this.wakeAll();
     });
     this.sweeper = setInterval(() => {
       void this.store.releaseExpiredClaims(Date.now()).then((count) => {
@@ -94,7 +95,7 @@ export class EnclaveManager {
         if (count > 0) this.wakeAll();
       }, (error: unknown) => this.log.error('lease sweep failed', { error: String(error) }));
     }, Math.max(1_000, Math.floor(this.config.enclave.claimLeaseMs / 4)));
-    this.loops = this.slots.map((slot) => this.runSlot(slot));
+    this.loops = this.slots.flatMap((slot) => slot.lanes.map((owner) => this.runLane(slot, owner)));
     const rotationMinutes = this.config.enclave.encryptionKeyRotationMinutes;
     if (rotationMinutes > 0) {
       this.rotation = setInterval(() => {
@@ -137,7 +138,8 @@ export class EnclaveManager {
     for (let index = 0; index < workers.processesPerWorker; index += 1) {
       // Only the first process may create keys; the others unseal what it sealed.
       const init = { ...baseInit, mayProvisionKeys: index === 0 };
-      const slot: Slot = { workerId, owner: `${this.config.nodeId}/${name}/${index}`, init, process: new WorkerProcess(init), lock: new SlotLock() };
+      const lanes = Array.from({ length: enclave.lanesPerProcess }, (_, lane) => `${this.config.nodeId}/${name}/${index}/${lane}`);
+      const slot: Slot = { workerId, name, init, process: new WorkerProcess(init), lanes, restarting: undefined };
       const started = await slot.process.start(START_TIMEOUT_MS);
       identity ??= started;
       this.slots.push(slot);
@@ -196,7 +198,7 @@ export class EnclaveManager {
     const [first, ...rest] = slots;
     if (!first) throw new Error(`worker ${workerId} is not managed by this node`);
     const nonce = crypto.randomBytes(16).toString('hex');
-    const rotated = await first.lock.run(() => first.process.rotateKey(nonce, tag, CONTROL_TIMEOUT_MS));
+    const rotated = await first.process.rotateKey(nonce, tag, CONTROL_TIMEOUT_MS);
     await applyEncryptionKeySet(this.store, {
       workerId: first.workerId,
       encryptionKey: rotated.identity.encryptionKeyPem,
@@ -204,7 +206,7 @@ export class EnclaveManager {
       tag,
       signature: rotated.announcementSignature,
     });
-    await Promise.all(rest.map((slot) => slot.lock.run(() => slot.process.reloadKeys(CONTROL_TIMEOUT_MS))));
+    await Promise.all(rest.map((slot) => slot.process.reloadKeys(CONTROL_TIMEOUT_MS)));
     const managed = this.workers.get(first.workerId);
     if (managed) managed.identity = rotated.identity;
     this.log.info('encryption key rotated', { workerId: first.workerId, encryptionKeyNonce: nonce });
@@ -217,7 +219,9 @@ export class EnclaveManager {
     for (const wake of wakers) wake();
   }
 
-  private idle(): Promise<void> {
+  /** Waits for a submission or the poll interval, unless a submission arrived since `seen`. */
+  private idle(seen: number): Promise<void> {
+    if (this.submissions !== seen) return Promise.resolve();
     return new Promise((resolve) => {
       const timer = setTimeout(done, IDLE_POLL_MS);
       const wakers = this.wakers;
@@ -230,59 +234,65 @@ export class EnclaveManager {
     });
   }
 
-  private async runSlot(slot: Slot): Promise<void> {
+  private async runLane(slot: Slot, owner: string): Promise<void> {
     while (this.running) {
+      const seen = this.submissions;
       try {
-        const worked = await slot.lock.run(() => this.workOnce(slot));
-        if (!worked && this.running) await this.idle();
+        const worked = await this.workOnce(slot, owner);
+        if (!worked && this.running) await this.idle(seen);
       } catch (error) {
-        this.log.error('enclave manager slot failed; retrying', { owner: slot.owner, error: (error as Error).message });
+        this.log.error('enclave manager lane failed; retrying', { owner, error: (error as Error).message });
         await new Promise((resolve) => setTimeout(resolve, RESTART_BACKOFF_MS));
       }
     }
   }
 
   /** Claims and runs one work order; false when the queue had none for this worker. */
-  private async workOnce(slot: Slot): Promise<boolean> {
-    if (!slot.process.running) await this.restartProcess(slot);
+  private async workOnce(slot: Slot, owner: string): Promise<boolean> {
+    if (!slot.process.running) await this.replaceProcess(slot);
     const { enclave } = this.config;
-    const order = await this.store.claimWorkOrder(slot.owner, enclave.claimLeaseMs, [slot.workerId]);
+    const order = await this.store.claimWorkOrder(owner, enclave.claimLeaseMs, [slot.workerId]);
     if (!order) return false;
     if (order.attempts > enclave.maxAttempts) {
-      await this.finish(slot, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `worker process died ${order.attempts - 1} times while running this work order`));
+      await this.finish(owner, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `worker process died ${order.attempts - 1} times while running this work order`));
       return true;
     }
     const started = Date.now();
     try {
-      const processed = await slot.process.process(order.workOrderId, { type: 'process', workOrderId: order.workOrderId, request: order.request }, enclave.workOrderTimeoutMs);
-      await this.finish(slot, order, processed.outcome, processed.completionUpdate, Date.now() - started);
+      const processed = await slot.process.process(order.workOrderId, order.request, enclave.workOrderTimeoutMs);
+      await this.finish(owner, order, processed.outcome, processed.completionUpdate, Date.now() - started);
     } catch (error) {
       if (!(error instanceof WorkerProcessError)) throw error;
       if (error.reason === 'timeout') {
         this.log.warn('work order exceeded its deadline; replacing the worker process', { workOrderId: order.workOrderId, timeoutMs: enclave.workOrderTimeoutMs });
         await slot.process.kill();
-        await this.finish(slot, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `work order exceeded the worker's ${enclave.workOrderTimeoutMs} ms deadline`));
+        await this.finish(owner, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `work order exceeded the worker's ${enclave.workOrderTimeoutMs} ms deadline`));
       } else {
         // The process died mid-work: nothing was recorded, so the work order goes back in the queue.
         this.log.warn('worker process died while running a work order; requeueing it', { workOrderId: order.workOrderId, reason: error.message });
-        await this.store.releaseClaimsOf(slot.owner);
+        await this.store.releaseClaimsOf(owner);
       }
     }
     return true;
   }
 
-  private async finish(slot: Slot, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: Parameters<Store['finishWorkOrder']>[3], elapsedMs?: number): Promise<void> {
-    const recorded = await this.store.finishWorkOrder(order.workOrderId, slot.owner, outcome, update);
+  private async finish(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: Parameters<Store['finishWorkOrder']>[3], elapsedMs?: number): Promise<void> {
+    const recorded = await this.store.finishWorkOrder(order.workOrderId, owner, outcome, update);
     const fields = { workOrderId: order.workOrderId, workload: readableWorkload(order.request.workloadId), ms: elapsedMs };
     if (!recorded) this.log.warn('claim lost before the outcome was recorded; another manager owns this work order now', fields);
     else if ('error' in outcome) this.log.info('work order failed', { ...fields, code: outcome.error.code, reason: outcome.error.message });
-    else this.log.info('work order completed', fields);
+    else this.log.debug('work order completed', fields);
   }
 
-  private async restartProcess(slot: Slot): Promise<void> {
-    slot.process = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
-    await slot.process.start(START_TIMEOUT_MS);
-    this.log.info('worker process replaced', { owner: slot.owner, pid: slot.process.pid });
+  private replaceProcess(slot: Slot): Promise<void> {
+    slot.restarting ??= (async () => {
+      slot.process = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
+      await slot.process.start(START_TIMEOUT_MS);
+      this.log.info('worker process replaced', { worker: slot.name, pid: slot.process.pid });
+    })().finally(() => {
+      slot.restarting = undefined;
+    });
+    return slot.restarting;
   }
 }
 

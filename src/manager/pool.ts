@@ -1,11 +1,12 @@
 /**
- * One worker process as the host sees it: spawn it, hand it its init, send one work order at a time,
- * enforce a deadline, and notice when it dies. The manager decides what to do about failures.
+ * One worker process as the host sees it: spawn it, hand it its init, send it requests (several may
+ * be in flight, matched by request id), enforce each one's deadline, and notice when it dies. The manager decides what to do about failures.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ManagerToWorker, WorkerInit, WorkerPublicIdentity, WorkerToManager } from '../enclave/ipc.js';
+import type { WorkOrderRequest } from '../protocol/messages.js';
 
 type Processed = Extract<WorkerToManager, { type: 'processed' }>;
 type Rotated = Extract<WorkerToManager, { type: 'rotated' }>;
@@ -28,9 +29,13 @@ const WORKER_EXEC_ARGV = WORKER_ENTRY.endsWith('.ts') && !process.execArgv.some(
   ? [...process.execArgv, '--import', import.meta.resolve('tsx')]
   : process.execArgv;
 
+type Pending = { expect: WorkerToManager['type']; resolve: (message: WorkerToManager) => void; reject: (error: Error) => void };
+type Request = ManagerToWorker extends infer M ? (M extends ManagerToWorker ? Omit<M, 'requestId'> : never) : never;
+
 export class WorkerProcess {
   private child: ChildProcess | undefined;
-  private pending: { expect: WorkerToManager['type']; resolve: (message: WorkerToManager) => void; reject: (error: Error) => void } | undefined;
+  private readonly pending = new Map<number, Pending>();
+  private nextRequestId = 1;
   private exitListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
 
   constructor(private readonly init: WorkerInit) {}
@@ -43,6 +48,11 @@ export class WorkerProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
+  /** Requests sent and not yet answered. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
   onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
     this.exitListeners.push(listener);
   }
@@ -52,22 +62,20 @@ export class WorkerProcess {
     this.child = child;
     child.on('message', (message: WorkerToManager) => this.receive(message));
     // A send racing the child's death surfaces here; the 'exit' handler below does the recovery.
-    child.on('error', (error) => this.fail(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`)));
+    child.on('error', (error) => this.failAll(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`)));
     child.on('exit', (code, signal) => {
       this.child = undefined;
-      this.fail(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
+      this.failAll(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
       for (const listener of this.exitListeners) listener(code, signal);
     });
     const ready = await this.request(this.init, 'ready', timeoutMs);
     return (ready as Extract<WorkerToManager, { type: 'ready' }>).identity;
   }
 
-  process(workOrderId: string, request: ManagerToWorker & { type: 'process' }, timeoutMs: number): Promise<Processed> {
-    return this.request(request, 'processed', timeoutMs).then((message) => {
-      const processed = message as Processed;
-      if (processed.workOrderId !== workOrderId) throw new WorkerProcessError('fatal', `worker answered ${processed.workOrderId} for ${workOrderId}`);
-      return processed;
-    });
+  async process(workOrderId: string, request: WorkOrderRequest, timeoutMs: number): Promise<Processed> {
+    const processed = (await this.request({ type: 'process', workOrderId, request }, 'processed', timeoutMs)) as Processed;
+    if (processed.workOrderId !== workOrderId) throw new WorkerProcessError('fatal', `worker answered ${processed.workOrderId} for ${workOrderId}`);
+    return processed;
   }
 
   rotateKey(encryptionKeyNonce: string, tag: string, timeoutMs: number): Promise<Rotated> {
@@ -89,16 +97,16 @@ export class WorkerProcess {
     });
   }
 
-  private request(message: ManagerToWorker, expect: WorkerToManager['type'], timeoutMs: number): Promise<WorkerToManager> {
+  private request(message: Request, expect: WorkerToManager['type'], timeoutMs: number): Promise<WorkerToManager> {
     const child = this.child;
     if (!child || !this.running) return Promise.reject(new WorkerProcessError('exited', 'worker process is not running'));
-    if (this.pending) return Promise.reject(new WorkerProcessError('fatal', 'worker process is busy'));
+    const requestId = this.nextRequestId++;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.pending = undefined;
+        this.pending.delete(requestId);
         reject(new WorkerProcessError('timeout', `worker process did not answer within ${timeoutMs} ms`));
       }, timeoutMs);
-      this.pending = {
+      this.pending.set(requestId, {
         expect,
         resolve: (reply) => {
           clearTimeout(timer);
@@ -108,27 +116,27 @@ export class WorkerProcess {
           clearTimeout(timer);
           reject(error);
         },
-      };
-      child.send(message, (error) => {
-        if (error) this.fail(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`));
+      });
+      child.send({ ...message, requestId } as ManagerToWorker, (error) => {
+        if (error) this.failAll(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`));
       });
     });
   }
 
   private receive(message: WorkerToManager): void {
-    const pending = this.pending;
     if (message.type === 'fatal') {
-      this.fail(new WorkerProcessError('fatal', message.message));
+      this.failAll(new WorkerProcessError('fatal', message.message));
       return;
     }
+    const pending = this.pending.get(message.requestId);
     if (!pending || pending.expect !== message.type) return;
-    this.pending = undefined;
+    this.pending.delete(message.requestId);
     pending.resolve(message);
   }
 
-  private fail(error: WorkerProcessError): void {
-    const pending = this.pending;
-    this.pending = undefined;
-    pending?.reject(error);
+  private failAll(error: WorkerProcessError): void {
+    const waiting = [...this.pending.values()];
+    this.pending.clear();
+    for (const pending of waiting) pending.reject(error);
   }
 }
