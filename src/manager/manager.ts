@@ -113,7 +113,7 @@ export class EnclaveManager {
     if (this.rotation) clearInterval(this.rotation);
     this.wakeAll();
     await Promise.all(this.loops);
-    await Promise.all(this.slots.map((slot) => slot.process.kill()));
+    await Promise.all(this.slots.map((slot) => slot.process.stop()));
   }
 
   private async startWorker(name: string): Promise<void> {

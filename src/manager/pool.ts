@@ -87,6 +87,17 @@ export class WorkerProcess {
     return (ready as Extract<WorkerToManager, { type: 'ready' }>).identity;
   }
 
+  /** Graceful stop: closing the IPC channel makes the worker exit; SIGKILL if it has not within `graceMs`. */
+  async stop(graceMs = 2_000): Promise<void> {
+    const child = this.child;
+    if (!child) return;
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    if (child.connected) child.disconnect();
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    await exited;
+    clearTimeout(timer);
+  }
+
   /** SIGKILL: a hung workload gets no chance to finish, and the process is replaced. */
   kill(): Promise<void> {
     const child = this.child;

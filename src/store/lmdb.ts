@@ -28,8 +28,12 @@ import type {
 type IndexKey = string[];
 type QueueEntry = { workOrderId: string; workerId: string };
 
-/** A work order as kept on disk: its place in the FIFO survives a claim so a release puts it back there. */
-type WorkOrderRow = StoredWorkOrder & { queueSeq: number };
+/**
+ * A work order's state as kept on disk, without its request: the request (the bulk of the bytes) is
+ * written once at submission in its own sub-database, and claims and outcomes rewrite only this row.
+ * Its place in the FIFO survives a claim so that a release puts it back there.
+ */
+type WorkOrderRow = Omit<StoredWorkOrder, 'request'> & { queueSeq: number };
 
 const PENDING_KEY = 'pending';
 const SEQUENCE_KEY = 'sequence';
@@ -56,6 +60,7 @@ export class LmdbStore implements Store {
   private readonly workers: Database<WorkerRecord, string>;
   private readonly workerIndex: Database<true, IndexKey>;
   private readonly workOrders: Database<WorkOrderRow, string>;
+  private readonly requests: Database<StoredWorkOrder['request'], string>;
   private readonly queue: Database<QueueEntry, number>;
   private readonly receipts: Database<StoredReceipt, string>;
   private readonly receiptIndex: Database<true, IndexKey>;
@@ -68,6 +73,7 @@ export class LmdbStore implements Store {
     this.workers = this.root.openDB({ name: 'workers' });
     this.workerIndex = this.root.openDB({ name: 'worker-index' });
     this.workOrders = this.root.openDB({ name: 'work-orders' });
+    this.requests = this.root.openDB({ name: 'work-order-requests' });
     this.queue = this.root.openDB({ name: 'queue' });
     this.receipts = this.root.openDB({ name: 'receipts' });
     this.receiptIndex = this.root.openDB({ name: 'receipt-index' });
@@ -145,7 +151,9 @@ export class LmdbStore implements Store {
       const queueSeq = (this.meta.get(SEQUENCE_KEY) ?? 0) + 1;
       this.meta.putSync(SEQUENCE_KEY, queueSeq);
       this.meta.putSync(PENDING_KEY, pending + 1);
-      this.workOrders.putSync(order.workOrderId, { ...order, state: 'queued', attempts: 0, queueSeq });
+      const { request, ...state } = order;
+      this.requests.putSync(order.workOrderId, request);
+      this.workOrders.putSync(order.workOrderId, { ...state, state: 'queued', attempts: 0, queueSeq });
       this.queue.putSync(queueSeq, { workOrderId: order.workOrderId, workerId: order.workerId });
       return 'accepted';
     });
@@ -155,9 +163,14 @@ export class LmdbStore implements Store {
 
   async getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined> {
     const row = this.workOrders.get(workOrderId);
-    if (!row) return undefined;
-    const { queueSeq: _place, ...order } = row;
-    return order;
+    return row ? this.withRequest(row) : undefined;
+  }
+
+  private withRequest(row: WorkOrderRow): StoredWorkOrder {
+    const { queueSeq: _place, ...state } = row;
+    const request = this.requests.get(row.workOrderId);
+    if (!request) throw new Error(`store is inconsistent: work order ${row.workOrderId} has no request`);
+    return { ...state, request };
   }
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
@@ -174,9 +187,7 @@ export class LmdbStore implements Store {
       }
       return undefined;
     });
-    if (!claimed) return undefined;
-    const { queueSeq: _place, ...order } = claimed;
-    return order;
+    return claimed ? this.withRequest(claimed) : undefined;
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
