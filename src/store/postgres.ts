@@ -1,0 +1,427 @@
+/**
+ * The shared Store on PostgreSQL, for many listeners and enclave managers on different hosts. The
+ * work-order queue lives in the database itself: a claim takes the oldest queued row with
+ * `FOR UPDATE SKIP LOCKED` and stamps a lease; an outcome is recorded only by the claim's owner in the
+ * same transaction that updates the receipt, so exactly one outcome is ever stored; `LISTEN/NOTIFY`
+ * wakes managers and listeners in other processes. Migrations run at open, serialised by an advisory lock.
+ */
+import { EventEmitter } from 'node:events';
+import crypto from 'node:crypto';
+import pg from 'pg';
+import { ReceiptStatus } from '../protocol/errors.js';
+import { canonicalId } from '../protocol/ids.js';
+import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
+import type {
+  NewWorkOrder,
+  Page,
+  ReceiptFilter,
+  Store,
+  StoredReceipt,
+  StoredWorkOrder,
+  StoreEvent,
+  SubmitOutcome,
+  WorkerFilter,
+  WorkOrderOutcome,
+  WorkOrderState,
+} from './store.js';
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE workers (
+     worker_id text PRIMARY KEY,
+     worker_type integer NOT NULL,
+     organization_id text NOT NULL,
+     record jsonb NOT NULL);
+   CREATE INDEX workers_by_type ON workers (worker_type, worker_id);
+   CREATE INDEX workers_by_org ON workers (organization_id, worker_id);
+   CREATE TABLE worker_application_types (
+     application_type_id text NOT NULL,
+     worker_id text NOT NULL REFERENCES workers ON DELETE CASCADE,
+     PRIMARY KEY (application_type_id, worker_id));
+   CREATE TABLE work_orders (
+     work_order_id text PRIMARY KEY,
+     seq bigserial NOT NULL,
+     worker_id text NOT NULL,
+     requester_id text NOT NULL,
+     state text NOT NULL,
+     attempts integer NOT NULL DEFAULT 0,
+     claimed_by text,
+     lease_until bigint,
+     submitted_at bigint NOT NULL,
+     finished_at bigint,
+     request jsonb NOT NULL,
+     outcome jsonb,
+     completion_update jsonb);
+   CREATE INDEX work_orders_queue ON work_orders (worker_id, seq) WHERE state = 'queued';
+   CREATE INDEX work_orders_claims ON work_orders (claimed_by) WHERE state = 'processing';
+   CREATE INDEX work_orders_leases ON work_orders (lease_until) WHERE state = 'processing';
+   CREATE TABLE pending_work_orders (only_row boolean PRIMARY KEY DEFAULT true CHECK (only_row), count bigint NOT NULL);
+   INSERT INTO pending_work_orders (count) VALUES (0);
+   CREATE TABLE receipts (
+     work_order_id text PRIMARY KEY,
+     worker_service_id text NOT NULL,
+     worker_id text NOT NULL,
+     requester_id text NOT NULL,
+     current_status bigint NOT NULL,
+     create_params jsonb NOT NULL,
+     updates jsonb NOT NULL DEFAULT '[]');
+   CREATE INDEX receipts_by_service ON receipts (worker_service_id, work_order_id);
+   CREATE INDEX receipts_by_worker ON receipts (worker_id, work_order_id);
+   CREATE INDEX receipts_by_requester ON receipts (requester_id, work_order_id);
+   CREATE INDEX receipts_by_status ON receipts (current_status, work_order_id);`,
+];
+
+interface WorkOrderRow {
+  work_order_id: string;
+  worker_id: string;
+  requester_id: string;
+  state: WorkOrderState;
+  attempts: number;
+  claimed_by: string | null;
+  lease_until: string | null;
+  submitted_at: string;
+  finished_at: string | null;
+  request: WorkOrderRequest;
+  outcome: WorkOrderOutcome | null;
+  completion_update: ReceiptUpdate | null;
+}
+
+function toWorkOrder(row: WorkOrderRow): StoredWorkOrder {
+  const order: StoredWorkOrder = {
+    workOrderId: row.work_order_id,
+    workerId: row.worker_id,
+    requesterId: row.requester_id,
+    request: row.request,
+    submittedAt: Number(row.submitted_at),
+    state: row.state,
+    attempts: row.attempts,
+  };
+  if (row.claimed_by !== null) order.claimedBy = row.claimed_by;
+  if (row.lease_until !== null) order.leaseUntil = Number(row.lease_until);
+  if (row.outcome !== null) order.outcome = row.outcome;
+  if (row.completion_update !== null) order.completionUpdate = row.completion_update;
+  if (row.finished_at !== null) order.finishedAt = Number(row.finished_at);
+  return order;
+}
+
+function quoteIdentifier(name: string): string {
+  if (!/^[a-z_][a-z0-9_]{0,62}$/.test(name)) throw new Error(`schema name ${JSON.stringify(name)} must be a lower-case SQL identifier`);
+  return `"${name}"`;
+}
+
+export interface PostgresStoreOptions {
+  /** Where TCF's tables live (created if absent). Several TCF deployments can share one database this way. */
+  schema?: string;
+  poolSize?: number;
+}
+
+export class PostgresStore implements Store {
+  private readonly events = new EventEmitter();
+  private listener: pg.Client | undefined;
+  private readonly channels: { submitted: string; finished: string };
+
+  private constructor(
+    private readonly pool: pg.Pool,
+    private readonly schema: string,
+    private readonly connectionString: string,
+  ) {
+    const suffix = crypto.createHash('sha256').update(schema).digest('hex').slice(0, 12);
+    this.channels = { submitted: `tcf_submitted_${suffix}`, finished: `tcf_finished_${suffix}` };
+    this.events.setMaxListeners(0);
+  }
+
+  /** Opens (and migrates) the store; `?schema=name` in the URL picks the schema, default `tcf`. */
+  static async open(url: string, options: PostgresStoreOptions = {}): Promise<PostgresStore> {
+    const parsed = new URL(url);
+    const schema = options.schema ?? parsed.searchParams.get('schema') ?? 'tcf';
+    parsed.searchParams.delete('schema');
+    const connectionString = parsed.toString();
+    const quoted = quoteIdentifier(schema);
+    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, options: `-c search_path=${quoted}` });
+    const store = new PostgresStore(pool, schema, connectionString);
+    try {
+      await store.migrate();
+      await store.listen();
+    } catch (error) {
+      await pool.end();
+      throw error;
+    }
+    return store;
+  }
+
+  private async migrate(): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query('SELECT pg_advisory_xact_lock($1)', [7_415_001]);
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
+      await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
+      const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
+      const done = new Set(applied.rows.map((row) => row.version));
+      for (const [index, sql] of MIGRATIONS.entries()) {
+        const version = index + 1;
+        if (done.has(version)) continue;
+        await client.query(sql);
+        await client.query('INSERT INTO schema_migrations (version) VALUES ($1)', [version]);
+      }
+    });
+  }
+
+  private async listen(): Promise<void> {
+    const client = new pg.Client({ connectionString: this.connectionString });
+    await client.connect();
+    client.on('notification', (message) => {
+      if (!message.payload) return;
+      const payload = JSON.parse(message.payload) as { workOrderId: string; workerId?: string };
+      if (message.channel === this.channels.submitted) this.events.emit('event', { type: 'submitted', workOrderId: payload.workOrderId, workerId: payload.workerId ?? '' });
+      else if (message.channel === this.channels.finished) this.events.emit('event', { type: 'finished', workOrderId: payload.workOrderId });
+    });
+    // A lost listener connection must not take the node down; managers still poll.
+    client.on('error', () => undefined);
+    await client.query(`LISTEN ${this.channels.submitted}`);
+    await client.query(`LISTEN ${this.channels.finished}`);
+    this.listener = client;
+  }
+
+  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    const client = await this.pool.connect();
+    try {
+      await client.query('BEGIN');
+      const result = await work(client);
+      await client.query('COMMIT');
+      return result;
+    } catch (error) {
+      await client.query('ROLLBACK').catch(() => undefined);
+      throw error;
+    } finally {
+      client.release();
+    }
+  }
+
+  private notify(client: pg.PoolClient, channel: string, payload: object): Promise<unknown> {
+    return client.query('SELECT pg_notify($1, $2)', [channel, JSON.stringify(payload)]);
+  }
+
+  async putWorker(worker: WorkerRecord): Promise<void> {
+    await this.transaction(async (client) => {
+      await client.query(
+        `INSERT INTO workers (worker_id, worker_type, organization_id, record) VALUES ($1, $2, $3, $4)
+         ON CONFLICT (worker_id) DO UPDATE SET worker_type = EXCLUDED.worker_type, organization_id = EXCLUDED.organization_id, record = EXCLUDED.record`,
+        [worker.workerId, worker.workerType, canonicalId(worker.organizationId), worker],
+      );
+      await client.query('DELETE FROM worker_application_types WHERE worker_id = $1', [worker.workerId]);
+      for (const app of new Set(worker.applicationTypeId.map(canonicalId))) {
+        await client.query('INSERT INTO worker_application_types (application_type_id, worker_id) VALUES ($1, $2)', [app, worker.workerId]);
+      }
+    });
+  }
+
+  async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
+    const result = await this.pool.query<{ record: WorkerRecord }>('SELECT record FROM workers WHERE worker_id = $1', [workerId]);
+    return result.rows[0]?.record;
+  }
+
+  async updateWorker(workerId: string, change: { details?: WorkerDetails; status?: number }): Promise<WorkerRecord | undefined> {
+    const patch: Partial<WorkerRecord> = {};
+    if (change.details) patch.details = change.details;
+    if (change.status !== undefined) patch.status = change.status;
+    const result = await this.pool.query<{ record: WorkerRecord }>('UPDATE workers SET record = record || $2::jsonb WHERE worker_id = $1 RETURNING record', [workerId, patch]);
+    return result.rows[0]?.record;
+  }
+
+  /** Runs a filtered id query twice: once to count every match, once for the page after the cursor. */
+  private async page(from: string, conditions: string[], values: unknown[], idColumn: string, after: string | undefined, limit: number): Promise<Page> {
+    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
+    const count = await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${from} ${where}`, values);
+    const pageConditions = [...conditions];
+    const pageValues = [...values];
+    if (after !== undefined) {
+      pageValues.push(after);
+      pageConditions.push(`${idColumn} > $${pageValues.length}`);
+    }
+    pageValues.push(limit + 1);
+    const rows = await this.pool.query<{ id: string }>(
+      `SELECT ${idColumn} AS id FROM ${from} ${pageConditions.length > 0 ? `WHERE ${pageConditions.join(' AND ')}` : ''} ORDER BY ${idColumn} LIMIT $${pageValues.length}`,
+      pageValues,
+    );
+    const ids = rows.rows.slice(0, limit).map((row) => row.id);
+    return { totalCount: Number(count.rows[0]?.count ?? 0), ids, nextCursor: rows.rows.length > limit ? (ids[ids.length - 1] ?? '') : '' };
+  }
+
+  async lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    if (filter.workerType !== undefined) {
+      values.push(filter.workerType);
+      conditions.push(`w.worker_type = $${values.length}`);
+    }
+    if (filter.organizationId !== undefined) {
+      values.push(canonicalId(filter.organizationId));
+      conditions.push(`w.organization_id = $${values.length}`);
+    }
+    if (filter.applicationTypeId !== undefined) {
+      values.push(canonicalId(filter.applicationTypeId));
+      conditions.push(`EXISTS (SELECT 1 FROM worker_application_types a WHERE a.worker_id = w.worker_id AND a.application_type_id = $${values.length})`);
+    }
+    return this.page('workers w', conditions, values, 'w.worker_id', after, limit);
+  }
+
+  async submitWorkOrder(order: NewWorkOrder, limits: { maxPending: number }): Promise<SubmitOutcome> {
+    return this.transaction(async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO work_orders (work_order_id, worker_id, requester_id, state, submitted_at, request)
+         VALUES ($1, $2, $3, 'queued', $4, $5) ON CONFLICT (work_order_id) DO NOTHING RETURNING seq`,
+        [order.workOrderId, order.workerId, order.requesterId, order.submittedAt, order.request],
+      );
+      if (inserted.rowCount === 0) return 'duplicate';
+      const counted = await client.query('UPDATE pending_work_orders SET count = count + 1 WHERE count < $1 RETURNING count', [limits.maxPending]);
+      if (counted.rowCount === 0) throw new BusySignal();
+      await this.notify(client, this.channels.submitted, { workOrderId: order.workOrderId, workerId: order.workerId });
+      return 'accepted' as const;
+    }).catch((error: unknown) => {
+      if (error instanceof BusySignal) return 'busy';
+      throw error;
+    });
+  }
+
+  async getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined> {
+    const result = await this.pool.query<WorkOrderRow>('SELECT * FROM work_orders WHERE work_order_id = $1', [workOrderId]);
+    const row = result.rows[0];
+    return row ? toWorkOrder(row) : undefined;
+  }
+
+  async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
+    const values: unknown[] = [owner, Date.now() + leaseMs];
+    let filter = '';
+    if (workerIds) {
+      values.push([...workerIds]);
+      filter = 'AND worker_id = ANY($3)';
+    }
+    const result = await this.pool.query<WorkOrderRow>(
+      `UPDATE work_orders SET state = 'processing', attempts = attempts + 1, claimed_by = $1, lease_until = $2
+       WHERE work_order_id = (
+         SELECT work_order_id FROM work_orders WHERE state = 'queued' ${filter}
+         ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+       RETURNING *`,
+      values,
+    );
+    const row = result.rows[0];
+    return row ? toWorkOrder(row) : undefined;
+  }
+
+  async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
+    const result = await this.pool.query(
+      `UPDATE work_orders SET lease_until = $3 WHERE work_order_id = $1 AND state = 'processing' AND claimed_by = $2`,
+      [workOrderId, owner, Date.now() + leaseMs],
+    );
+    return result.rowCount === 1;
+  }
+
+  async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
+    return this.transaction(async (client) => {
+      const finished = await client.query(
+        `UPDATE work_orders SET state = $3, outcome = $4, completion_update = $5, claimed_by = NULL, lease_until = NULL, finished_at = $6
+         WHERE work_order_id = $1 AND state = 'processing' AND claimed_by = $2`,
+        [workOrderId, owner, 'result' in outcome ? 'completed' : 'failed', outcome, completionUpdate ?? null, Date.now()],
+      );
+      if (finished.rowCount === 0) return false;
+      await client.query('UPDATE pending_work_orders SET count = greatest(count - 1, 0)');
+      if (completionUpdate) await this.appendIn(client, workOrderId, completionUpdate);
+      await this.notify(client, this.channels.finished, { workOrderId });
+      return true;
+    });
+  }
+
+  private async releaseWhere(condition: string, value: unknown): Promise<number> {
+    return this.transaction(async (client) => {
+      const released = await client.query<{ work_order_id: string; worker_id: string }>(
+        `UPDATE work_orders SET state = 'queued', claimed_by = NULL, lease_until = NULL
+         WHERE state = 'processing' AND ${condition} RETURNING work_order_id, worker_id`,
+        [value],
+      );
+      for (const row of released.rows) await this.notify(client, this.channels.submitted, { workOrderId: row.work_order_id, workerId: row.worker_id });
+      return released.rowCount ?? 0;
+    });
+  }
+
+  releaseExpiredClaims(now: number): Promise<number> {
+    return this.releaseWhere('lease_until < $1', now);
+  }
+
+  releaseClaimsOf(owner: string): Promise<number> {
+    return this.releaseWhere('claimed_by = $1', owner);
+  }
+
+  async pendingCount(): Promise<number> {
+    const result = await this.pool.query<{ count: string }>('SELECT count FROM pending_work_orders');
+    return Number(result.rows[0]?.count ?? 0);
+  }
+
+  async createReceipt(receipt: ReceiptCreate): Promise<'created' | 'exists'> {
+    const workOrderId = canonicalId(receipt.workOrderId);
+    return this.transaction(async (client) => {
+      const inserted = await client.query(
+        `INSERT INTO receipts (work_order_id, worker_service_id, worker_id, requester_id, current_status, create_params)
+         VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (work_order_id) DO NOTHING`,
+        [workOrderId, canonicalId(receipt.workerServiceId), canonicalId(receipt.workerId), canonicalId(receipt.requesterId), receipt.receiptCreateStatus, receipt],
+      );
+      if (inserted.rowCount === 0) return 'exists';
+      const finished = await client.query<{ completion_update: ReceiptUpdate | null }>('SELECT completion_update FROM work_orders WHERE work_order_id = $1', [workOrderId]);
+      const update = finished.rows[0]?.completion_update;
+      if (update) await this.appendIn(client, workOrderId, update);
+      return 'created';
+    });
+  }
+
+  private async appendIn(client: pg.PoolClient, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
+    const result = await client.query(
+      `UPDATE receipts SET updates = updates || jsonb_build_array($2::jsonb), current_status = $3 WHERE work_order_id = $1`,
+      [workOrderId, update, update.updateType],
+    );
+    return result.rowCount === 1;
+  }
+
+  async getReceipt(workOrderId: string): Promise<StoredReceipt | undefined> {
+    const result = await this.pool.query<{ create_params: ReceiptCreate; updates: ReceiptUpdate[]; current_status: string }>(
+      'SELECT create_params, updates, current_status FROM receipts WHERE work_order_id = $1',
+      [workOrderId],
+    );
+    const row = result.rows[0];
+    return row ? { create: row.create_params, updates: row.updates, currentStatus: Number(row.current_status) } : undefined;
+  }
+
+  async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
+    const appended = await this.transaction((client) => this.appendIn(client, workOrderId, update));
+    return appended ? 'appended' : 'no-receipt';
+  }
+
+  async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {
+    const conditions: string[] = [];
+    const values: unknown[] = [];
+    const add = (column: string, value: unknown) => {
+      values.push(value);
+      conditions.push(`${column} = $${values.length}`);
+    };
+    if (filter.workerServiceId !== undefined) add('worker_service_id', canonicalId(filter.workerServiceId));
+    if (filter.workerId !== undefined) add('worker_id', canonicalId(filter.workerId));
+    if (filter.requesterId !== undefined) add('requester_id', canonicalId(filter.requesterId));
+    if (filter.receiptStatus !== undefined && filter.receiptStatus !== ReceiptStatus.ANY) add('current_status', filter.receiptStatus);
+    return this.page('receipts', conditions, values, 'work_order_id', after, limit);
+  }
+
+  subscribe(listener: (event: StoreEvent) => void): () => void {
+    this.events.on('event', listener);
+    return () => this.events.off('event', listener);
+  }
+
+  async close(): Promise<void> {
+    this.events.removeAllListeners();
+    await this.listener?.end().catch(() => undefined);
+    await this.pool.end();
+  }
+
+  /** Drops this store's schema and everything in it: for tests that each made their own. */
+  async dropSchema(): Promise<void> {
+    await this.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(this.schema)} CASCADE`);
+  }
+}
+
+/** Unwinds a submit transaction that hit the pending cap, so the work order row is rolled back too. */
+class BusySignal extends Error {}
