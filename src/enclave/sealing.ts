@@ -38,6 +38,26 @@ export function writeSealed(file: string, key: Uint8Array, plaintext: Uint8Array
   fs.renameSync(temp, file);
 }
 
+/**
+ * Creates the sealed file only if it does not exist yet (hard link from a temp file: atomic and
+ * exclusive). False when another process sealed first; the caller then unseals what that one wrote, so
+ * every process of a worker ends up with the same keys.
+ */
+export function createSealed(file: string, key: Uint8Array, plaintext: Uint8Array): boolean {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  const temp = `${file}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
+  fs.writeFileSync(temp, aesGcmSeal(key, plaintext), { mode: 0o600 });
+  try {
+    fs.linkSync(temp, file);
+    return true;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return false;
+    throw error;
+  } finally {
+    fs.unlinkSync(temp);
+  }
+}
+
 export function readSealed(file: string, key: Uint8Array): Buffer | undefined {
   let sealed: Buffer;
   try {

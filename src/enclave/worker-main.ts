@@ -26,7 +26,7 @@ import type { WorkOrderOutcome } from '../store/store.js';
 import { openWorkOrder, sealWorkOrderResult, type WorkerSecrets } from '../workorder/worker.js';
 import { createLogger } from '../log/index.js';
 import type { ManagerToWorker, WorkerInit, WorkerPublicIdentity, WorkerToManager } from './ipc.js';
-import { loadPlatformSecret, measureWorkerCode, readSealed, sealingKey, writeSealed } from './sealing.js';
+import { createSealed, loadPlatformSecret, measureWorkerCode, readSealed, sealingKey, writeSealed } from './sealing.js';
 
 interface SealedState {
   signingKeyPem: string;
@@ -83,7 +83,10 @@ function unsealState(init: WorkerInit, measurement: string, sealKey: Buffer, sea
       ecdsaSignDigest(signingKey.privateKey, encryptionKeyHash(encryptionKey.publicKeyPem, init.hashingAlgorithm)),
     ),
   };
-  writeSealed(sealedFile, sealKey, utf8(JSON.stringify(state)));
+  if (!createSealed(sealedFile, sealKey, utf8(JSON.stringify(state)))) {
+    // Another process of this worker (on this platform) sealed first: use its keys, not ours.
+    return unsealState({ ...init, mayProvisionKeys: false }, measurement, sealKey, sealedFile);
+  }
   log.info('created and sealed new worker keys', { workerId: init.workerId, measurement });
   return state;
 }

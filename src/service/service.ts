@@ -188,7 +188,10 @@ export class TcsService {
       if (accepted === 'duplicate') throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} already exists`);
       throw new TcfError(ErrorCode.BUSY, `the service has ${this.options.maxPendingWorkOrders} work orders pending; retry later`, { workOrderId: params.workOrderId });
     }
-    if (finished) await finished.promise;
+    if (!finished) {
+      return { error: { code: ErrorCode.PENDING, message: PENDING_MESSAGE, data: { workOrderId: params.workOrderId, state: 'queued' } } };
+    }
+    await finished.promise;
     const order = await this.store.getWorkOrder(workOrderId);
     if (!order) throw new TcfError(ErrorCode.UNKNOWN_ERROR, `work order ${params.workOrderId} vanished after it was accepted`);
     return outcomeAnswer(order);
