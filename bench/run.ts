@@ -2,7 +2,8 @@
  * `npm run bench`: how close the direct model comes to the machine's crypto limit, in one run.
  * 1. the crypto-only bound on all cores (bench/crypto-bound.ts);
  * 2. end to end: a real node (`tcf node start`, LMDB) and a separate load-generating process with N
- *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes;
+ *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes,
+ *    and once more on PostgreSQL when a server is reachable;
  * 3. single-work-order latency (one requester);
  * 4. every end-to-end figure as a ratio of the bound, and the node's peak RSS.
  * `--quick` runs short (under a minute) for CI smoke runs; `--write` puts the table into BENCHMARKS.md.
@@ -13,6 +14,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import pg from 'pg';
 import { measureCryptoBound } from './crypto-bound.js';
 import type { LoadFigures, LoadOptions } from './loadgen.js';
 
@@ -30,9 +32,9 @@ interface NodeUnderTest {
   stop(): Promise<void>;
 }
 
-async function startNode(processes: number): Promise<NodeUnderTest> {
+async function startNode(processes: number, store = ''): Promise<NodeUnderTest> {
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'tcf-bench-'));
-  const child = spawn(process.execPath, [path.join(ROOT, 'bin/tcf.js'), 'node', 'start', '--port', '0', '--json', '--data-dir', dataDir, '--processes', String(processes)], {
+  const child = spawn(process.execPath, [path.join(ROOT, 'bin/tcf.js'), 'node', 'start', '--port', '0', '--json', '--data-dir', dataDir, '--processes', String(processes), ...(store ? ['--store', store] : [])], {
     env: { ...process.env, TCF_LOG_LEVEL: 'warn', TCF_ENCLAVE_RSA_BITS: String(RSA_BITS), TCF_LISTENER_MAX_PENDING_WORK_ORDERS: '100000' },
     stdio: ['ignore', 'pipe', 'inherit'],
   });
@@ -73,12 +75,32 @@ async function load(options: LoadOptions): Promise<LoadFigures> {
 
 interface Row {
   label: string;
+  store: 'LMDB' | 'PostgreSQL';
   processes: number;
   inputBytes: number;
   concurrency: number;
   figures: LoadFigures;
   bound: number;
   rssMiB: number;
+}
+
+async function postgresReachable(url: string): Promise<boolean> {
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}
+
+async function dropSchema(url: string, schema: string): Promise<void> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  await client.query(`DROP SCHEMA IF EXISTS "${schema}" CASCADE`);
+  await client.end();
 }
 
 async function main(): Promise<void> {
@@ -98,13 +120,13 @@ async function main(): Promise<void> {
       for (const inputBytes of sizes) {
         const count = quick ? (inputBytes > 4096 ? 150 : 300) : inputBytes > 4096 ? 1000 : 3000;
         const figures = await load({ url: node.url, workerId: node.workerId, concurrency: CONCURRENCY, count, inputBytes, signed: false });
-        const row = { label: 'throughput', processes, inputBytes, concurrency: CONCURRENCY, figures, bound: bounds.get(inputBytes)!, rssMiB: 0 };
+        const row: Row = { label: 'throughput', store: 'LMDB', processes, inputBytes, concurrency: CONCURRENCY, figures, bound: bounds.get(inputBytes)!, rssMiB: 0 };
         rows.push(row);
         process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}\n`);
       }
       if (processes === 1) {
         const figures = await load({ url: node.url, workerId: node.workerId, concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false });
-        rows.push({ label: 'single requester latency', processes, inputBytes: 1024, concurrency: 1, figures, bound: bounds.get(1024)!, rssMiB: 0 });
+        rows.push({ label: 'single requester latency', store: 'LMDB', processes, inputBytes: 1024, concurrency: 1, figures, bound: bounds.get(1024)!, rssMiB: 0 });
         process.stderr.write(`single requester: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms\n`);
       }
       const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
@@ -114,18 +136,35 @@ async function main(): Promise<void> {
     }
   }
 
-  const one = rows.find((row) => row.label === 'throughput' && row.processes === 1 && row.inputBytes === 1024)!;
-  const two = rows.find((row) => row.label === 'throughput' && row.processes === 2 && row.inputBytes === 1024)!;
+  const postgresUrl = process.env.TCF_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
+  if (await postgresReachable(postgresUrl)) {
+    const schema = `tcf_bench_${process.pid}`;
+    const node = await startNode(2, `${postgresUrl}?schema=${schema}`);
+    try {
+      const figures = await load({ url: node.url, workerId: node.workerId, concurrency: CONCURRENCY, count: quick ? 300 : 3000, inputBytes: 1024, signed: false });
+      const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
+      rows.push({ label: 'throughput', store: 'PostgreSQL', processes: 2, inputBytes: 1024, concurrency: CONCURRENCY, figures, bound: bounds.get(1024)!, rssMiB: rss });
+      process.stderr.write(`PostgreSQL, 2 worker processes, 1024 B: ${figures.perSecond.toFixed(0)}/s\n`);
+    } finally {
+      await node.stop();
+      await dropSchema(postgresUrl, schema);
+    }
+  } else {
+    process.stderr.write(`PostgreSQL not reachable at ${postgresUrl}: its row is left out\n`);
+  }
+
+  const one = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 1 && row.inputBytes === 1024)!;
+  const two = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 2 && row.inputBytes === 1024)!;
   const table = [
     `Machine: ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}.`,
     `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Worker RSA key ${RSA_BITS} bits; load generator: ${CONCURRENCY} concurrent synchronous requesters in a separate process, work orders pre-built; echo-result.`,
     '',
-    '| run | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) |',
-    '|---|---|---|---|---|---|---|---|',
-    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – |`),
+    '| run | store | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) |',
+    '|---|---|---|---|---|---|---|---|---|',
+    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – |`),
     ...rows.map(
       (row) =>
-        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB |`,
+        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.store} | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB |`,
     ),
     '',
     `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×.`,
