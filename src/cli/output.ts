@@ -6,13 +6,14 @@ import { ConfigError } from '../config/index.js';
 import { UntrustedWorkerError } from '../attestation/worker-trust.js';
 import { RpcCallError, TransportError } from '../client/rpc-client.js';
 import { WorkOrderResultError } from '../workorder/requester.js';
+import { CliUsageError } from './context.js';
 
-export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3, UNTRUSTED: 4 } as const;
+export const ExitCode = { OK: 0, FAILED: 1, USAGE: 2, UNREACHABLE: 3, UNTRUSTED: 4, PENDING: 6 } as const;
 
 export function exitCodeFor(error: unknown): number {
   if (error instanceof TransportError) return ExitCode.UNREACHABLE;
   if (error instanceof UntrustedWorkerError || error instanceof WorkOrderResultError) return ExitCode.UNTRUSTED;
-  if (error instanceof ConfigError) return ExitCode.USAGE;
+  if (error instanceof ConfigError || error instanceof CliUsageError) return ExitCode.USAGE;
   return ExitCode.FAILED;
 }
 

@@ -51,8 +51,9 @@ export class JsonRpcClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string } }).cause?.code ?? (error as Error).message;
-      throw new TransportError(`cannot reach the TCS at ${this.url} (${cause})`);
+      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
+      throw new TransportError(`cannot reach the TCS at ${this.url} (${reason})`);
     }
     let body: unknown;
     try {

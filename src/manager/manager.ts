@@ -6,6 +6,7 @@
  * process slot, so a restarted manager takes back exactly the work it had in hand.
  */
 import crypto from 'node:crypto';
+import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { hexToText } from '../crypto/encoding.js';
@@ -119,6 +120,7 @@ export class EnclaveManager {
   private async startWorker(name: string): Promise<void> {
     const workerId = workerIdForName(name);
     const { enclave, workers, dataDir } = this.config;
+    fs.mkdirSync(path.join(dataDir, 'workload-data'), { recursive: true, mode: 0o700 });
     const baseInit: WorkerInit = {
       type: 'init',
       workerId,

@@ -1,0 +1,137 @@
+/**
+ * What the client commands share: the options that reach a TCS (--url, --json, --policy), the
+ * requester's home ($TCF_HOME or ~/.tcf) with its key pair, and the saved secrets of asynchronous
+ * work orders, which `tcf result` needs to open their results later.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { Command } from 'commander';
+import { bytesToHex, hexToBytes } from '../crypto/encoding.js';
+import { generateSigningKey, signingKeyFromPem, signingKeyToPem, type SigningKeyPair } from '../crypto/keys.js';
+import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, type TrustPolicy } from '../attestation/evidence.js';
+import type { TrustedWorker } from '../attestation/worker-trust.js';
+import { TcfClient, type Submission } from '../client/client.js';
+import { WorkOrderSubmitParams } from '../protocol/messages.js';
+import { validate } from '../protocol/schema.js';
+
+export interface ClientFlags {
+  url: string;
+  json?: boolean;
+  policy: string;
+}
+
+export class CliUsageError extends Error {
+  override readonly name = 'CliUsageError';
+}
+
+export function withClientOptions(command: Command): Command {
+  return command
+    .option('--url <url>', 'the TCS to talk to', process.env.TCF_URL ?? 'http://127.0.0.1:1947')
+    .option('--policy <policy>', 'trust policy for worker evidence: development (allows the simulated TEE) or hardware', 'development')
+    .option('--json', 'one JSON document on stdout, for scripts');
+}
+
+export function trustPolicy(flags: ClientFlags): TrustPolicy {
+  if (flags.policy === 'development') return DEVELOPMENT_POLICY;
+  if (flags.policy === 'hardware') return HARDWARE_ONLY_POLICY;
+  throw new CliUsageError(`--policy must be development or hardware, not ${JSON.stringify(flags.policy)}`);
+}
+
+export function clientFor(flags: ClientFlags): TcfClient {
+  return new TcfClient(flags.url, { trustPolicy: trustPolicy(flags) });
+}
+
+/** The requester's private folder: keys and saved work-order secrets live here, readable by the owner only. */
+export function tcfHome(): string {
+  const home = process.env.TCF_HOME ?? path.join(os.homedir(), '.tcf');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  return home;
+}
+
+const keyFile = () => path.join(tcfHome(), 'requester-key.pem');
+
+export function loadRequesterKey(): SigningKeyPair | undefined {
+  try {
+    return signingKeyFromPem(fs.readFileSync(keyFile(), 'utf8'));
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw error;
+  }
+}
+
+export function requireRequesterKey(): SigningKeyPair {
+  const key = loadRequesterKey();
+  if (!key) throw new CliUsageError('no requester key yet: create one with `tcf keys create`');
+  return key;
+}
+
+export function createRequesterKey(force: boolean): SigningKeyPair {
+  if (!force && fs.existsSync(keyFile())) throw new CliUsageError(`${keyFile()} exists; --force replaces it (the old requesterId is then lost)`);
+  const key = generateSigningKey();
+  fs.writeFileSync(keyFile(), signingKeyToPem(key), { mode: 0o600 });
+  fs.chmodSync(keyFile(), 0o600);
+  return key;
+}
+
+/**
+ * A saved asynchronous work order. It holds the session key and per-item keys: anyone who reads this
+ * file can decrypt the work order's inputs and results, hence 0600 in a 0700 folder.
+ */
+interface SavedOrder {
+  params: unknown;
+  sessionKey: string;
+  sessionKeyIv: string;
+  requestHash: string;
+  outputKeys: [number, string][];
+  worker: TrustedWorker;
+}
+
+function orderFile(workOrderId: string): string {
+  if (!/^[0-9a-fA-Fx]{1,256}$/.test(workOrderId)) throw new CliUsageError(`${JSON.stringify(workOrderId)} is not a work order id`);
+  const folder = path.join(tcfHome(), 'orders');
+  fs.mkdirSync(folder, { recursive: true, mode: 0o700 });
+  return path.join(folder, `${workOrderId.toLowerCase()}.json`);
+}
+
+export function saveOrder(submission: Submission): string {
+  const { secrets, params } = submission.built;
+  const saved: SavedOrder = {
+    params,
+    sessionKey: bytesToHex(secrets.sessionKey),
+    sessionKeyIv: bytesToHex(secrets.sessionKeyIv),
+    requestHash: bytesToHex(secrets.requestHash),
+    outputKeys: [...secrets.outputKeys].map(([index, key]) => [index, bytesToHex(key)]),
+    worker: submission.worker,
+  };
+  const file = orderFile(submission.workOrderId);
+  fs.writeFileSync(file, JSON.stringify(saved, null, 2), { mode: 0o600 });
+  return file;
+}
+
+export function loadOrder(workOrderId: string): Submission {
+  let saved: SavedOrder;
+  try {
+    saved = JSON.parse(fs.readFileSync(orderFile(workOrderId), 'utf8')) as SavedOrder;
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ENOENT') {
+      throw new CliUsageError(`no saved secrets for work order ${workOrderId} in ${path.dirname(orderFile(workOrderId))}: only work orders submitted from this home can be opened`);
+    }
+    throw error;
+  }
+  const params = validate(WorkOrderSubmitParams, saved.params);
+  if (!params.ok) throw new CliUsageError(`saved work order ${workOrderId} is damaged: ${params.error.message}`);
+  return {
+    workOrderId: params.value.workOrderId,
+    worker: saved.worker,
+    built: {
+      params: params.value,
+      secrets: {
+        sessionKey: hexToBytes(saved.sessionKey),
+        sessionKeyIv: hexToBytes(saved.sessionKeyIv),
+        requestHash: hexToBytes(saved.requestHash),
+        outputKeys: new Map(saved.outputKeys.map(([index, key]) => [index, hexToBytes(key)])),
+      },
+    },
+  };
+}
