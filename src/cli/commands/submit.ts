@@ -17,6 +17,7 @@ interface SubmitFlags extends ClientFlags {
   in: string[];
   worker?: string;
   sign?: boolean;
+  receipt?: boolean;
   async?: boolean;
   timeout: string;
   out?: string;
@@ -74,6 +75,7 @@ export function registerSubmitCommands(program: Command): void {
     .option('--in <text|@file>', 'one input item: text, or @path for a file\'s bytes (repeat for more items)', (value: string, all: string[]) => [...all, value], [] as string[])
     .option('--worker <workerId>', 'the worker to use (default: the first one the TCS lists)')
     .option('--sign', 'sign the work order with the requester key from `tcf keys create`')
+    .option('--receipt', 'create the signed receipt of the work order right after submitting (needs --sign)')
     .option('--async', 'return at once with the workOrderId; fetch the result later with `tcf result`')
     .option('--timeout <ms>', 'how long to wait for the result', '120000')
     .option('--out <file>', 'also write the decrypted outputs (concatenated) to a file')
@@ -99,6 +101,7 @@ export function registerSubmitCommands(program: Command): void {
         inputs: flags.in.map((value) => ({ data: readInput(value) })),
         responseTimeoutMs: flags.async ? 0 : Math.min(timeoutMs, 30_000),
       };
+      if (flags.receipt && !flags.sign) throw new CliUsageError('--receipt needs --sign: a receipt is signed by the requester key');
       if (flags.sign) options.signer = requireRequesterKey();
       const progress = flags.async ? undefined : startProgress('submitting');
       let submission: Submission;
@@ -107,6 +110,7 @@ export function registerSubmitCommands(program: Command): void {
       } finally {
         progress?.stop();
       }
+      if (flags.receipt && options.signer) await client.createReceipt(submission, options.signer);
       if (flags.async) {
         const file = saveOrder(submission);
         if (flags.json) printJson({ workOrderId: submission.workOrderId, workerId, secretsFile: file });
