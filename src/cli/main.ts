@@ -3,6 +3,7 @@
  * Exit codes: 0 success, 1 the operation failed (the message says why), 2 usage error,
  * 3 the TCS could not be reached, 4 a worker or result failed verification, 6 the result is still pending.
  */
+import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerKeyCommands } from './commands/keys.js';
@@ -12,7 +13,10 @@ import { registerSubmitCommands } from './commands/submit.js';
 import { registerWorkerCommands } from './commands/workers.js';
 import { reportFailure } from './output.js';
 
+const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
+
 const program = new Command('tcf')
+  .version(version)
   .description('Trusted Compute Framework: run a Trusted Compute Service and submit work orders to it.')
   .showHelpAfterError('(run with --help for usage)')
   .addHelpText('after', '\nStart here:\n  tcf demo                                   # a TCS, three workloads, every step explained\n  tcf node start                             # run a TCS on 127.0.0.1:1947\n  tcf submit --workload echo-result --in hi  # one work order against it')
