@@ -16,6 +16,7 @@ import { trustWorker, type TrustedWorker } from '../attestation/worker-trust.js'
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type InputItem, type OpenedResult, type OutputRequest } from '../workorder/requester.js';
 import type { IvMode } from '../workorder/items.js';
 import { JsonRpcClient, RpcCallError, TransportError, type RpcClientOptions } from './rpc-client.js';
+import type { NotifyListener } from './notify.js';
 
 export interface TcfClientOptions extends RpcClientOptions {
   /** Evidence policy every worker must pass before use. Default: DEVELOPMENT_POLICY (allows the simulated TEE). */
@@ -36,6 +37,8 @@ export interface SubmitOptions {
   responseTimeoutMs?: number;
   ivMode?: IvMode;
   workOrderId?: string;
+  /** Ask the TCS to POST a completion notice here (see NotifyListener); the TCS must allow the URI. */
+  notifyUri?: string;
 }
 
 /** A submitted work order and the secrets needed to open its result. */
@@ -49,6 +52,8 @@ export interface Submission {
 
 export interface WaitOptions {
   timeoutMs?: number;
+  /** Wait for this listener's completion notice instead of polling (polling resumes if none comes). */
+  notifications?: NotifyListener;
   /** Called after each pending poll, with the elapsed time: for progress output. */
   onPending?: (elapsedMs: number, state: string | undefined) => void;
 }
@@ -126,6 +131,7 @@ export class TcfClient {
     if (options.outputs) buildOptions.outData = options.outputs;
     if (options.signer) buildOptions.signer = options.signer;
     if (options.workOrderId) buildOptions.workOrderId = options.workOrderId;
+    if (options.notifyUri) buildOptions.notifyUri = options.notifyUri;
     const built = buildWorkOrder(buildOptions);
     const submission: Submission = { workOrderId: built.params.workOrderId, built, worker };
     try {
@@ -142,6 +148,7 @@ export class TcfClient {
     if (submission.opened) return submission.opened;
     const started = Date.now();
     const deadline = started + (options.timeoutMs ?? 5 * 60_000);
+    if (options.notifications) await options.notifications.waitFor(submission.workOrderId, Math.max(0, deadline - Date.now()));
     for (;;) {
       try {
         const result = await this.rpc.call('WorkOrderGetResult', { workOrderId: submission.workOrderId });

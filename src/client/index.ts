@@ -4,3 +4,4 @@
  */
 export * from './rpc-client.js';
 export * from './client.js';
+export * from './notify.js';

@@ -31,6 +31,11 @@ export interface NodeConfig {
     lookUpPageSize: number;
     /** Bearer token for WorkerRegister/Update/SetStatus; "" disables those methods. */
     operatorToken: string;
+    /**
+     * URI prefixes this node may POST a completion notice to (a work order's notifyUri). Empty: a
+     * work order with a notifyUri is refused, since calling requester-chosen URIs from the host is an SSRF risk.
+     */
+    notifyUriPrefixes: string[];
   };
   workers: {
     /** One logical worker per name; workerId = hex SHA-256 of the name (as Avalon derives it). */
@@ -76,6 +81,7 @@ export function defaultConfig(): NodeConfig {
       maxSyncWaitMs: 60_000,
       lookUpPageSize: 100,
       operatorToken: '',
+      notifyUriPrefixes: [],
     },
     workers: {
       names: ['tcf-worker-1'],

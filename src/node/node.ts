@@ -39,6 +39,8 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
         maxSyncWaitMs: config.listener.maxSyncWaitMs,
         lookUpPageSize: config.listener.lookUpPageSize,
         requesterKeyBinding: config.enclave.requesterKeyBinding,
+        notifyUriPrefixes: config.listener.notifyUriPrefixes,
+        notify: (uri, workOrderId) => postNotice(uri, workOrderId, log),
       });
       listener = new Listener(service, config.listener, log.child('listener'));
       url = await listener.start();
@@ -69,6 +71,22 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
     service?.close();
     await store.close();
     throw error;
+  }
+}
+
+/** POSTs {"workOrderId"} to a requester's notifyUri: best effort, with a short timeout. */
+async function postNotice(uri: string, workOrderId: string, log: Logger): Promise<void> {
+  try {
+    const response = await fetch(uri, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ workOrderId }),
+      redirect: 'error',
+      signal: AbortSignal.timeout(5_000),
+    });
+    if (!response.ok) log.warn('notify URI answered an error', { workOrderId, status: response.status });
+  } catch (error) {
+    log.warn('could not notify the requester; it can still poll', { workOrderId, error: (error as Error).message });
   }
 }
 

@@ -18,6 +18,10 @@ import { receiptCreate, receiptLookUp, receiptRetrieve, receiptUpdate, receiptUp
 
 export interface ServiceOptions {
   maxPendingWorkOrders: number;
+  /** See NodeConfig.listener.notifyUriPrefixes. */
+  notifyUriPrefixes: readonly string[];
+  /** Sends a completion notice; failures are the caller's to log (requesters can always poll). */
+  notify?: (uri: string, workOrderId: string) => Promise<void>;
   maxSyncWaitMs: number;
   lookUpPageSize: number;
   requesterKeyBinding: 'bound' | 'unbound';
@@ -51,6 +55,8 @@ function outcomeAnswer(order: StoredWorkOrder): Answer {
 
 export class TcsService {
   private readonly waiters = new Map<string, Set<() => void>>();
+  /** Work orders accepted here with a notifyUri, by canonical id: notified once when they finish. */
+  private readonly notifyUris = new Map<string, string>();
   private readonly unsubscribe: () => void;
   private readonly receiptPolicy: ReceiptPolicy;
 
@@ -61,6 +67,11 @@ export class TcsService {
     this.receiptPolicy = { requesterKeyBinding: options.requesterKeyBinding, lookUpPageSize: options.lookUpPageSize };
     this.unsubscribe = store.subscribe((event) => {
       if (event.type !== 'finished') return;
+      const notifyUri = this.notifyUris.get(event.workOrderId);
+      if (notifyUri !== undefined && options.notify) {
+        this.notifyUris.delete(event.workOrderId);
+        void options.notify(notifyUri, event.workOrderId).catch(() => undefined);
+      }
       const waiting = this.waiters.get(event.workOrderId);
       if (!waiting) return;
       this.waiters.delete(event.workOrderId);
@@ -177,7 +188,11 @@ export class TcsService {
         throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: does not verify with verifyingKey over the request hash');
       }
     }
+    if (params.notifyUri && !this.options.notifyUriPrefixes.some((prefix) => params.notifyUri!.startsWith(prefix))) {
+      throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
+    }
     const workOrderId = canonicalId(params.workOrderId);
+    if (params.notifyUri) this.notifyUris.set(workOrderId, params.notifyUri);
     const finished = params.responseTimeoutMSecs > 0 ? this.waitForFinish(workOrderId, Math.min(params.responseTimeoutMSecs, this.options.maxSyncWaitMs)) : undefined;
     const accepted = await this.store.submitWorkOrder(
       { workOrderId, workerId, requesterId: canonicalId(params.requesterId), request: params, submittedAt: Date.now() },
@@ -185,6 +200,7 @@ export class TcsService {
     );
     if (accepted !== 'accepted') {
       finished?.cancel();
+      if (accepted === 'busy') this.notifyUris.delete(workOrderId);
       if (accepted === 'duplicate') throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} already exists`);
       throw new TcfError(ErrorCode.BUSY, `the service has ${this.options.maxPendingWorkOrders} work orders pending; retry later`, { workOrderId: params.workOrderId });
     }

@@ -19,7 +19,7 @@ import {
   verifyingKeyFromPem,
 } from '../../src/index.js';
 import { HARDWARE_ONLY_POLICY, UntrustedWorkerError } from '../../src/attestation/index.js';
-import { RpcCallError, TcfClient } from '../../src/client/index.js';
+import { NotifyListener, RpcCallError, TcfClient } from '../../src/client/index.js';
 import { buildWorkOrder } from '../../src/workorder/index.js';
 import { startNodeProcess, tempDir, type NodeProcess } from '../helpers/node-process.js';
 
@@ -31,7 +31,7 @@ describe('TCS node end to end (real processes over HTTP)', () => {
   before(async () => {
     const dataDir = tempDir('e2e');
     fs.mkdirSync(path.join(dataDir, 'workload-data'), { recursive: true });
-    node = await startNodeProcess({ dataDir, args: ['--processes', '2'], env: { TCF_LISTENER_LOOK_UP_PAGE_SIZE: '2' } });
+    node = await startNodeProcess({ dataDir, args: ['--processes', '2'], env: { TCF_LISTENER_LOOK_UP_PAGE_SIZE: '2', TCF_LISTENER_NOTIFY_URI_PREFIXES: 'http://127.0.0.1:' } });
     client = new TcfClient(node.url);
     workerId = node.workers[0]!.workerId;
   });
@@ -65,6 +65,26 @@ describe('TCS node end to end (real processes over HTTP)', () => {
     assert.equal(submission.opened, undefined);
     const opened = await client.waitForResult(submission);
     assert.equal(opened.outData[0]!.data.toString(), 'RESULT: later');
+  });
+
+  it('notifies an allowed notifyUri when the result is ready, and refuses URIs the operator did not allow', async () => {
+    const notices = await NotifyListener.start();
+    try {
+      const submission = await client.submit({ workerId, workload: 'echo-result', inputs: ['notify me'], responseTimeoutMs: 0, notifyUri: notices.uri });
+      let pendingPolls = 0;
+      const opened = await client.waitForResult(submission, { notifications: notices, timeoutMs: 10_000, onPending: () => (pendingPolls += 1) });
+      assert.equal(opened.outData[0]!.data.toString(), 'RESULT: notify me');
+      assert.equal(notices.received, 1, 'the TCS sent the completion notice');
+      assert.equal(pendingPolls, 0, 'the notice came first: no poll found the work order pending');
+    } finally {
+      await notices.close();
+    }
+    await assert.rejects(client.submit({ workerId, workload: 'echo-result', inputs: ['x'], notifyUri: 'http://10.1.2.3/hook' }), (error: unknown) => {
+      assert.ok(error instanceof RpcCallError);
+      assert.equal(error.code, ErrorCode.INVALID_PARAMETER);
+      assert.match(error.message, /params\.notifyUri/);
+      return true;
+    });
   });
 
   it('heart-disease-eval answers a risk figure in Avalon\'s format', async () => {
