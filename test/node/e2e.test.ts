@@ -196,6 +196,16 @@ describe('TCS node end to end (real processes over HTTP)', () => {
     assert.deepEqual(completed.ids, [submissions[0]!.workOrderId]);
   });
 
+  it('logs no secret: no private key, no plaintext input or output, no session key', async () => {
+    const logs = node.logs();
+    assert.ok(logs.length > 0);
+    assert.doesNotMatch(logs, /PRIVATE KEY/);
+    for (const plaintext of ['secret-notes', 'notify me', 'RESULT: later', '25 10 1 67']) assert.equal(logs.includes(plaintext), false, `logs contain "${plaintext}"`);
+    const sealed = fs.readFileSync(path.join(node.dataDir, 'workers', workerId, 'sealed-keys'));
+    assert.equal(sealed.includes(Buffer.from('PRIVATE')), false, 'keys rest sealed on disk');
+    assert.equal(fs.statSync(path.join(node.dataDir, 'workers', workerId, 'sealed-keys')).mode & 0o777, 0o600);
+  });
+
   it('rejects operator methods from anonymous callers with ACCESS_DENIED', async () => {
     const worker = await client.getWorker(workerId);
     await assert.rejects(
