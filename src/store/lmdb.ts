@@ -1,16 +1,16 @@
 /**
  * The embedded Store on LMDB (lmdb-js): one environment in a directory, with sub-databases for the
- * records, a FIFO queue keyed by submission sequence, and secondary indexes for the lookups. Every
- * state change runs in one write transaction and resolves only once LMDB has flushed it, so a
- * `kill -9` right after a call returns loses nothing. Events are in-process: an LMDB store serves
- * one node (role `all`); nodes that share work use PostgreSQL.
+ * records, the FIFO queue, the claims in flight and the secondary indexes that lookups range-scan.
+ * Every state change runs in one write transaction, and the environment commits synchronously
+ * (fsync before the transaction's promise resolves), so a crash right after a call returns loses
+ * nothing. Events are in-process: an LMDB store serves one node; nodes that share work use PostgreSQL.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
 import { ReceiptStatus } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
-import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord } from '../protocol/messages.js';
+import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
   NewWorkOrder,
   Page,
@@ -24,25 +24,35 @@ import type {
   WorkOrderOutcome,
 } from './store.js';
 
-/** [field, value, id] for an entry; [field, value] as the start of a range. */
-type IndexKey = string[];
-type QueueEntry = { workOrderId: string; workerId: string };
+/** An index entry is [field, value, id]; every id with one field value sits in one key range. */
+type IndexKey = [field: string, value: string, id: string];
+type IndexCondition = [field: string, value: string];
+type QueueKey = number;
+type WorkerQueueKey = [workerId: string, queueSeq: number];
+type LeaseKey = [leaseUntil: number, workOrderId: string];
+interface QueueEntry {
+  workOrderId: string;
+  workerId: string;
+}
 
 /**
  * A work order's state as kept on disk, without its request: the request (the bulk of the bytes) is
  * written once at submission in its own sub-database, and claims and outcomes rewrite only this row.
- * Its place in the FIFO survives a claim so that a release puts it back there.
+ * `queueSeq` is its place in the FIFO, kept through claims so that a release puts it back there.
  */
 type WorkOrderRow = Omit<StoredWorkOrder, 'request'> & { queueSeq: number };
 
 const PENDING_KEY = 'pending';
 const SEQUENCE_KEY = 'sequence';
+/** Ids are hex, so U+FFFF sorts after every id that can follow a [field, value] prefix. */
+const AFTER_EVERY_ID = '\uffff';
 
 function workerIndexKeys(worker: WorkerRecord): IndexKey[] {
+  const workerId = canonicalId(worker.workerId);
   return [
-    ['type', String(worker.workerType), worker.workerId],
-    ['org', canonicalId(worker.organizationId), worker.workerId],
-    ...worker.applicationTypeId.map((app): IndexKey => ['app', canonicalId(app), worker.workerId]),
+    ['type', String(worker.workerType), workerId],
+    ['org', canonicalId(worker.organizationId), workerId],
+    ...worker.applicationTypeId.map((app): IndexKey => ['app', canonicalId(app), workerId]),
   ];
 }
 
@@ -55,29 +65,40 @@ function receiptIndexKeys(workOrderId: string, receipt: StoredReceipt): IndexKey
   ];
 }
 
+function indexRange([field, value]: IndexCondition, after?: string): { start: IndexKey | IndexCondition; end: IndexKey } {
+  return { start: after === undefined ? [field, value] : [field, value, after], end: [field, value, AFTER_EVERY_ID] };
+}
+
 export class LmdbStore implements Store {
   private readonly root: RootDatabase;
   private readonly workers: Database<WorkerRecord, string>;
   private readonly workerIndex: Database<true, IndexKey>;
   private readonly workOrders: Database<WorkOrderRow, string>;
-  private readonly requests: Database<StoredWorkOrder['request'], string>;
-  private readonly queue: Database<QueueEntry, number>;
+  private readonly requests: Database<WorkOrderRequest, string>;
+  private readonly queue: Database<QueueEntry, QueueKey>;
+  private readonly queueByWorker: Database<string, WorkerQueueKey>;
+  /** The claims in flight, ordered by lease end so that expiry is a range scan; the value is the owner. */
+  private readonly leases: Database<string, LeaseKey>;
   private readonly receipts: Database<StoredReceipt, string>;
   private readonly receiptIndex: Database<true, IndexKey>;
-  private readonly meta: Database<number, string>;
+  private readonly counters: Database<number, string>;
   private readonly events = new EventEmitter();
 
   constructor(directory: string) {
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    this.root = open({ path: directory, maxDbs: 16, compression: false });
+    // lmdb-js defaults to overlappingSync on Linux, which resolves a write once it is visible and
+    // fsyncs later; the Store promises durability at resolution, so commits sync in place.
+    this.root = open({ path: directory, maxDbs: 16, compression: false, overlappingSync: false });
     this.workers = this.root.openDB({ name: 'workers' });
     this.workerIndex = this.root.openDB({ name: 'worker-index' });
     this.workOrders = this.root.openDB({ name: 'work-orders' });
     this.requests = this.root.openDB({ name: 'work-order-requests' });
     this.queue = this.root.openDB({ name: 'queue' });
+    this.queueByWorker = this.root.openDB({ name: 'queue-by-worker' });
+    this.leases = this.root.openDB({ name: 'leases' });
     this.receipts = this.root.openDB({ name: 'receipts' });
     this.receiptIndex = this.root.openDB({ name: 'receipt-index' });
-    this.meta = this.root.openDB({ name: 'meta' });
+    this.counters = this.root.openDB({ name: 'meta' });
     this.events.setMaxListeners(0);
   }
 
@@ -86,10 +107,11 @@ export class LmdbStore implements Store {
   }
 
   async putWorker(worker: WorkerRecord): Promise<void> {
+    const workerId = canonicalId(worker.workerId);
     await this.root.transaction(() => {
-      const previous = this.workers.get(worker.workerId);
+      const previous = this.workers.get(workerId);
       if (previous) for (const key of workerIndexKeys(previous)) this.workerIndex.removeSync(key);
-      this.workers.putSync(worker.workerId, worker);
+      this.workers.putSync(workerId, worker);
       for (const key of workerIndexKeys(worker)) this.workerIndex.putSync(key, true);
     });
   }
@@ -111,50 +133,65 @@ export class LmdbStore implements Store {
   }
 
   async lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page> {
-    const conditions: [string, string][] = [];
+    const conditions: IndexCondition[] = [];
     if (filter.workerType !== undefined) conditions.push(['type', String(filter.workerType)]);
     if (filter.organizationId !== undefined) conditions.push(['org', canonicalId(filter.organizationId)]);
     if (filter.applicationTypeId !== undefined) conditions.push(['app', canonicalId(filter.applicationTypeId)]);
-    return this.page(this.workerIndex, conditions, () => this.workers.getKeys(), after, limit);
+    return this.page(this.workerIndex, conditions, this.workers, after, limit);
   }
 
   /**
-   * Ids matching every condition, in ascending order: the first condition's index range drives the
-   * scan, the others are membership checks on their own index.
+   * Ids matching every condition, ascending. The condition with the fewest entries drives the scan
+   * and the others are point lookups in the same index. A single condition (the common case) is
+   * counted natively and read from the cursor on; with several, the count needs the whole driver range.
    */
-  private page(index: Database<true, IndexKey>, conditions: [string, string][], allIds: () => Iterable<string>, after: string | undefined, limit: number): Page {
-    const [driver, ...others] = conditions;
-    const candidates: Iterable<string> = driver
-      ? (function* () {
-          // Ids are hex, so every [field, value, id] sorts between [field, value] and [field, value, U+FFFF].
-          for (const key of index.getKeys({ start: [driver[0], driver[1]], end: [driver[0], driver[1], '\uffff'] })) yield key[2] as string;
-        })()
-      : allIds();
-    let totalCount = 0;
+  private page(index: Database<true, IndexKey>, conditions: IndexCondition[], records: Database<unknown, string>, after: string | undefined, limit: number): Page {
     const ids: string[] = [];
     let more = false;
-    for (const id of candidates) {
-      if (!others.every(([field, value]) => index.doesExist([field, value, id]))) continue;
-      totalCount += 1;
-      if (after !== undefined && id <= after) continue;
-      if (ids.length < limit) ids.push(id);
-      else more = true;
+    const take = (id: string): boolean => {
+      if (after !== undefined && id <= after) return true;
+      if (ids.length === limit) {
+        more = true;
+        return false;
+      }
+      ids.push(id);
+      return true;
+    };
+    const finish = (totalCount: number): Page => ({ totalCount, ids, nextCursor: more ? (ids[ids.length - 1] ?? '') : '' });
+
+    const [driver, ...others] = conditions
+      .map((condition) => ({ condition, count: index.getKeysCount(indexRange(condition)) }))
+      .sort((a, b) => a.count - b.count);
+    if (!driver) {
+      for (const id of records.getKeys(after === undefined ? {} : { start: after })) if (!take(id)) break;
+      return finish(records.getKeysCount());
     }
-    return { totalCount, ids, nextCursor: more ? (ids[ids.length - 1] ?? '') : '' };
+    if (others.length === 0) {
+      for (const key of index.getKeys(indexRange(driver.condition, after))) if (!take(key[2])) break;
+      return finish(driver.count);
+    }
+    let totalCount = 0;
+    for (const [, , id] of index.getKeys(indexRange(driver.condition))) {
+      if (!others.every(({ condition: [field, value] }) => index.doesExist([field, value, id]))) continue;
+      totalCount += 1;
+      take(id);
+    }
+    return finish(totalCount);
   }
 
   async submitWorkOrder(order: NewWorkOrder, limits: { maxPending: number }): Promise<SubmitOutcome> {
     const outcome = await this.root.transaction((): SubmitOutcome => {
       if (this.workOrders.doesExist(order.workOrderId)) return 'duplicate';
-      const pending = this.meta.get(PENDING_KEY) ?? 0;
+      const pending = this.counters.get(PENDING_KEY) ?? 0;
       if (pending >= limits.maxPending) return 'busy';
-      const queueSeq = (this.meta.get(SEQUENCE_KEY) ?? 0) + 1;
-      this.meta.putSync(SEQUENCE_KEY, queueSeq);
-      this.meta.putSync(PENDING_KEY, pending + 1);
-      const { request, ...state } = order;
+      const queueSeq = (this.counters.get(SEQUENCE_KEY) ?? 0) + 1;
+      this.counters.putSync(SEQUENCE_KEY, queueSeq);
+      this.counters.putSync(PENDING_KEY, pending + 1);
+      const { request, ...fields } = order;
       this.requests.putSync(order.workOrderId, request);
-      this.workOrders.putSync(order.workOrderId, { ...state, state: 'queued', attempts: 0, queueSeq });
-      this.queue.putSync(queueSeq, { workOrderId: order.workOrderId, workerId: order.workerId });
+      const row: WorkOrderRow = { ...fields, state: 'queued', attempts: 0, queueSeq };
+      this.workOrders.putSync(order.workOrderId, row);
+      this.enqueue(row);
       return 'accepted';
     });
     if (outcome === 'accepted') this.emit({ type: 'submitted', workOrderId: order.workOrderId, workerId: order.workerId });
@@ -166,48 +203,81 @@ export class LmdbStore implements Store {
     return row ? this.withRequest(row) : undefined;
   }
 
-  private withRequest(row: WorkOrderRow): StoredWorkOrder {
-    const { queueSeq: _place, ...state } = row;
-    const request = this.requests.get(row.workOrderId);
-    if (!request) throw new Error(`store is inconsistent: work order ${row.workOrderId} has no request`);
-    return { ...state, request };
+  private withRequest({ queueSeq: _place, ...fields }: WorkOrderRow): StoredWorkOrder {
+    const request = this.requests.get(fields.workOrderId);
+    if (!request) throw new Error(`store is inconsistent: work order ${fields.workOrderId} has no request`);
+    return { ...fields, request };
+  }
+
+  private enqueue(row: WorkOrderRow): void {
+    this.queue.putSync(row.queueSeq, { workOrderId: row.workOrderId, workerId: row.workerId });
+    this.queueByWorker.putSync([row.workerId, row.queueSeq], row.workOrderId);
+  }
+
+  private dequeue(row: WorkOrderRow): void {
+    this.queue.removeSync(row.queueSeq);
+    this.queueByWorker.removeSync([row.workerId, row.queueSeq]);
+  }
+
+  /** The oldest queued work order: the queue's head, or the earliest head among the named workers' queues. */
+  private oldestQueued(workerIds: readonly string[] | undefined): string | undefined {
+    if (!workerIds) {
+      for (const { value } of this.queue.getRange({ limit: 1 })) return value.workOrderId;
+      return undefined;
+    }
+    let oldest: { queueSeq: number; workOrderId: string } | undefined;
+    for (const workerId of new Set(workerIds)) {
+      for (const { key, value } of this.queueByWorker.getRange({ start: [workerId], end: [workerId, Number.MAX_SAFE_INTEGER], limit: 1 })) {
+        if (!oldest || key[1] < oldest.queueSeq) oldest = { queueSeq: key[1], workOrderId: value };
+      }
+    }
+    return oldest?.workOrderId;
   }
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
-    const allowed = workerIds ? new Set(workerIds) : undefined;
     const claimed = await this.root.transaction(() => {
-      for (const { key, value } of this.queue.getRange()) {
-        if (allowed && !allowed.has(value.workerId)) continue;
-        const row = this.workOrders.get(value.workOrderId);
-        this.queue.removeSync(key);
-        if (!row || row.state !== 'queued') continue;
-        const next: WorkOrderRow = { ...row, state: 'processing', attempts: row.attempts + 1, claimedBy: owner, leaseUntil: Date.now() + leaseMs };
-        this.workOrders.putSync(row.workOrderId, next);
-        return next;
-      }
-      return undefined;
+      const workOrderId = this.oldestQueued(workerIds);
+      const row = workOrderId === undefined ? undefined : this.workOrders.get(workOrderId);
+      if (!row) return undefined;
+      this.dequeue(row);
+      const leaseUntil = Date.now() + leaseMs;
+      const next: WorkOrderRow = { ...row, state: 'processing', attempts: row.attempts + 1, claimedBy: owner, leaseUntil };
+      this.workOrders.putSync(row.workOrderId, next);
+      this.leases.putSync([leaseUntil, row.workOrderId], owner);
+      return next;
     });
     return claimed ? this.withRequest(claimed) : undefined;
   }
 
+  /** The row while `owner` holds its claim, else undefined. */
+  private heldBy(workOrderId: string, owner: string): (WorkOrderRow & { claimedBy: string; leaseUntil: number }) | undefined {
+    const row = this.workOrders.get(workOrderId);
+    if (!row || row.state !== 'processing' || row.claimedBy !== owner || row.leaseUntil === undefined) return undefined;
+    return { ...row, claimedBy: row.claimedBy, leaseUntil: row.leaseUntil };
+  }
+
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
     return this.root.transaction(() => {
-      const row = this.workOrders.get(workOrderId);
-      if (!row || row.state !== 'processing' || row.claimedBy !== owner) return false;
-      this.workOrders.putSync(workOrderId, { ...row, leaseUntil: Date.now() + leaseMs });
+      const row = this.heldBy(workOrderId, owner);
+      if (!row) return false;
+      const leaseUntil = Date.now() + leaseMs;
+      this.leases.removeSync([row.leaseUntil, workOrderId]);
+      this.leases.putSync([leaseUntil, workOrderId], owner);
+      this.workOrders.putSync(workOrderId, { ...row, leaseUntil });
       return true;
     });
   }
 
   async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
     const finished = await this.root.transaction(() => {
-      const row = this.workOrders.get(workOrderId);
-      if (!row || row.state !== 'processing' || row.claimedBy !== owner) return false;
-      const { claimedBy: _owner, leaseUntil: _lease, ...rest } = row;
+      const row = this.heldBy(workOrderId, owner);
+      if (!row) return false;
+      const { claimedBy: _owner, leaseUntil, ...rest } = row;
       const done: WorkOrderRow = { ...rest, state: 'result' in outcome ? 'completed' : 'failed', outcome, finishedAt: Date.now() };
       if (completionUpdate) done.completionUpdate = completionUpdate;
       this.workOrders.putSync(workOrderId, done);
-      this.meta.putSync(PENDING_KEY, Math.max(0, (this.meta.get(PENDING_KEY) ?? 1) - 1));
+      this.leases.removeSync([leaseUntil, workOrderId]);
+      this.counters.putSync(PENDING_KEY, Math.max(0, (this.counters.get(PENDING_KEY) ?? 1) - 1));
       if (completionUpdate) this.appendInTransaction(workOrderId, completionUpdate);
       return true;
     });
@@ -215,18 +285,19 @@ export class LmdbStore implements Store {
     return finished;
   }
 
-  private requeue(row: WorkOrderRow): void {
-    const { claimedBy: _owner, leaseUntil: _lease, ...rest } = row;
-    this.workOrders.putSync(row.workOrderId, { ...rest, state: 'queued' });
-    this.queue.putSync(row.queueSeq, { workOrderId: row.workOrderId, workerId: row.workerId });
-  }
-
-  private async releaseWhere(test: (row: WorkOrderRow) => boolean): Promise<number> {
-    const released: QueueEntry[] = await this.root.transaction(() => {
+  /** Requeues the leased work orders that `select` picks from the claims in flight; emits 'submitted' so managers wake. */
+  private async release(select: (lease: { key: LeaseKey; value: string }) => boolean, range: { end?: [leaseEndsBefore: number] } = {}): Promise<number> {
+    const released = await this.root.transaction(() => {
+      const chosen = [...this.leases.getRange(range)].filter(select);
       const entries: QueueEntry[] = [];
-      for (const { value: row } of this.workOrders.getRange()) {
-        if (row.state !== 'processing' || !test(row)) continue;
-        this.requeue(row);
+      for (const { key } of chosen) {
+        const row = this.workOrders.get(key[1]);
+        if (!row) continue;
+        this.leases.removeSync(key);
+        const { claimedBy: _owner, leaseUntil: _lease, ...rest } = row;
+        const queued: WorkOrderRow = { ...rest, state: 'queued' };
+        this.workOrders.putSync(row.workOrderId, queued);
+        this.enqueue(queued);
         entries.push({ workOrderId: row.workOrderId, workerId: row.workerId });
       }
       return entries;
@@ -236,23 +307,22 @@ export class LmdbStore implements Store {
   }
 
   releaseExpiredClaims(now: number): Promise<number> {
-    return this.releaseWhere((row) => (row.leaseUntil ?? 0) < now);
+    return this.release(() => true, { end: [now] });
   }
 
   releaseClaimsOf(owner: string): Promise<number> {
-    return this.releaseWhere((row) => row.claimedBy === owner);
+    return this.release(({ value }) => value === owner);
   }
 
   async pendingCount(): Promise<number> {
-    return this.meta.get(PENDING_KEY) ?? 0;
+    return this.counters.get(PENDING_KEY) ?? 0;
   }
 
   async createReceipt(receipt: ReceiptCreate): Promise<'created' | 'exists'> {
     const workOrderId = canonicalId(receipt.workOrderId);
     return this.root.transaction(() => {
       if (this.receipts.doesExist(workOrderId)) return 'exists';
-      const stored: StoredReceipt = { create: receipt, updates: [], currentStatus: receipt.receiptCreateStatus };
-      this.writeReceipt(workOrderId, stored, undefined);
+      this.writeReceipt(workOrderId, { create: receipt, updates: [], currentStatus: receipt.receiptCreateStatus }, undefined);
       const update = this.workOrders.get(workOrderId)?.completionUpdate;
       if (update) this.appendInTransaction(workOrderId, update);
       return 'created';
@@ -281,12 +351,12 @@ export class LmdbStore implements Store {
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {
-    const conditions: [string, string][] = [];
+    const conditions: IndexCondition[] = [];
     if (filter.workerServiceId !== undefined) conditions.push(['service', canonicalId(filter.workerServiceId)]);
     if (filter.workerId !== undefined) conditions.push(['worker', canonicalId(filter.workerId)]);
     if (filter.requesterId !== undefined) conditions.push(['requester', canonicalId(filter.requesterId)]);
     if (filter.receiptStatus !== undefined && filter.receiptStatus !== ReceiptStatus.ANY) conditions.push(['status', String(filter.receiptStatus)]);
-    return this.page(this.receiptIndex, conditions, () => this.receipts.getKeys(), after, limit);
+    return this.page(this.receiptIndex, conditions, this.receipts, after, limit);
   }
 
   subscribe(listener: (event: StoreEvent) => void): () => void {
