@@ -4,6 +4,7 @@
  * `FOR UPDATE SKIP LOCKED` and stamps a lease; an outcome is recorded only by the claim's owner in the
  * same transaction that updates the receipt, so exactly one outcome is ever stored; `LISTEN/NOTIFY`
  * wakes managers and listeners in other processes. Migrations run at open, serialised by an advisory lock.
+ * Lock order everywhere is work order, then the pending counter, then receipt, so writers never deadlock.
  */
 import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
@@ -68,7 +69,27 @@ const MIGRATIONS: readonly string[] = [
    CREATE INDEX receipts_by_worker ON receipts (worker_id, work_order_id);
    CREATE INDEX receipts_by_requester ON receipts (requester_id, work_order_id);
    CREATE INDEX receipts_by_status ON receipts (current_status, work_order_id);`,
+  // Unrestricted claims get their own FIFO index; ids compare bytewise as in LMDB whatever the
+  // database's collation; receipt updates move to rows of their own so an append is an insert.
+  `CREATE INDEX work_orders_fifo ON work_orders (seq) WHERE state = 'queued';
+   ALTER TABLE workers ALTER COLUMN worker_id TYPE text COLLATE "C";
+   ALTER TABLE worker_application_types ALTER COLUMN worker_id TYPE text COLLATE "C";
+   ALTER TABLE receipts ALTER COLUMN work_order_id TYPE text COLLATE "C";
+   ALTER TABLE receipts ADD COLUMN update_count integer NOT NULL DEFAULT 0;
+   CREATE TABLE receipt_updates (
+     work_order_id text COLLATE "C" NOT NULL REFERENCES receipts,
+     position integer NOT NULL,
+     body jsonb NOT NULL,
+     PRIMARY KEY (work_order_id, position));
+   INSERT INTO receipt_updates (work_order_id, position, body)
+     SELECT r.work_order_id, u.position, u.body FROM receipts r CROSS JOIN LATERAL jsonb_array_elements(r.updates) WITH ORDINALITY AS u(body, position);
+   UPDATE receipts SET update_count = jsonb_array_length(updates);
+   ALTER TABLE receipts DROP COLUMN updates;`,
 ];
+
+const MIGRATION_LOCK = 7_415_001;
+const RECONNECT_FIRST_MS = 500;
+const RECONNECT_MAX_MS = 30_000;
 
 interface WorkOrderRow {
   work_order_id: string;
@@ -116,8 +137,10 @@ export interface PostgresStoreOptions {
 
 export class PostgresStore implements Store {
   private readonly events = new EventEmitter();
-  private listener: pg.Client | undefined;
   private readonly channels: { submitted: string; finished: string };
+  private listener: pg.Client | undefined;
+  private reconnectTimer: NodeJS.Timeout | undefined;
+  private closing = false;
 
   private constructor(
     private readonly pool: pg.Pool,
@@ -135,8 +158,15 @@ export class PostgresStore implements Store {
     const schema = options.schema ?? parsed.searchParams.get('schema') ?? 'tcf';
     parsed.searchParams.delete('schema');
     const connectionString = parsed.toString();
-    const quoted = quoteIdentifier(schema);
-    const pool = new pg.Pool({ connectionString, max: options.poolSize ?? 10, options: `-c search_path=${quoted}` });
+    const pool = new pg.Pool({
+      connectionString,
+      max: options.poolSize ?? 10,
+      application_name: `tcf:${schema}`,
+      options: `-c search_path=${quoteIdentifier(schema)}`,
+    });
+    // An idle connection that loses its server (restart, failover) is simply replaced by the pool;
+    // the next query reports a real outage. Unhandled, this event would end the process.
+    pool.on('error', () => undefined);
     const store = new PostgresStore(pool, schema, connectionString);
     try {
       await store.migrate();
@@ -150,7 +180,7 @@ export class PostgresStore implements Store {
 
   private async migrate(): Promise<void> {
     await this.transaction(async (client) => {
-      await client.query('SELECT pg_advisory_xact_lock($1)', [7_415_001]);
+      await client.query('SELECT pg_advisory_xact_lock($1)', [MIGRATION_LOCK]);
       await client.query(`CREATE SCHEMA IF NOT EXISTS ${quoteIdentifier(this.schema)}`);
       await client.query('CREATE TABLE IF NOT EXISTS schema_migrations (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())');
       const applied = await client.query<{ version: number }>('SELECT version FROM schema_migrations');
@@ -164,20 +194,61 @@ export class PostgresStore implements Store {
     });
   }
 
+  /**
+   * Connects the client that LISTENs. Notifications sent while it is down are lost, which costs
+   * latency only: managers also sweep the queue on a timer and waiters re-read the work order.
+   */
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString });
-    await client.connect();
-    client.on('notification', (message) => {
-      if (!message.payload) return;
-      const payload = JSON.parse(message.payload) as { workOrderId: string; workerId?: string };
-      if (message.channel === this.channels.submitted) this.events.emit('event', { type: 'submitted', workOrderId: payload.workOrderId, workerId: payload.workerId ?? '' });
-      else if (message.channel === this.channels.finished) this.events.emit('event', { type: 'finished', workOrderId: payload.workOrderId });
-    });
-    // A lost listener connection must not take the node down; managers still poll.
-    client.on('error', () => undefined);
-    await client.query(`LISTEN ${this.channels.submitted}`);
-    await client.query(`LISTEN ${this.channels.finished}`);
+    const client = new pg.Client({ connectionString: this.connectionString, application_name: `tcf-events:${this.schema}` });
+    client.on('notification', (message) => this.deliver(message));
+    const lost = () => this.listenerLost(client);
+    client.on('error', lost);
+    client.on('end', lost);
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.channels.submitted}; LISTEN ${this.channels.finished}`);
+    } catch (error) {
+      client.off('end', lost);
+      await client.end().catch(() => undefined);
+      throw error;
+    }
+    if (this.closing) {
+      client.off('end', lost);
+      await client.end().catch(() => undefined);
+      return;
+    }
     this.listener = client;
+  }
+
+  private listenerLost(client: pg.Client): void {
+    if (this.closing || this.listener !== client) return;
+    this.listener = undefined;
+    void client.end().catch(() => undefined);
+    this.relisten(RECONNECT_FIRST_MS);
+  }
+
+  private relisten(delayMs: number): void {
+    this.reconnectTimer = setTimeout(() => {
+      this.listen().catch(() => {
+        if (!this.closing) this.relisten(Math.min(delayMs * 2, RECONNECT_MAX_MS));
+      });
+    }, delayMs);
+    this.reconnectTimer.unref();
+  }
+
+  private deliver(message: pg.Notification): void {
+    let payload: { workOrderId?: unknown; workerId?: unknown };
+    try {
+      payload = JSON.parse(message.payload ?? '') as typeof payload;
+    } catch {
+      return;
+    }
+    if (typeof payload.workOrderId !== 'string') return;
+    if (message.channel === this.channels.submitted && typeof payload.workerId === 'string') {
+      this.events.emit('event', { type: 'submitted', workOrderId: payload.workOrderId, workerId: payload.workerId } satisfies StoreEvent);
+    } else if (message.channel === this.channels.finished) {
+      this.events.emit('event', { type: 'finished', workOrderId: payload.workOrderId } satisfies StoreEvent);
+    }
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
@@ -200,16 +271,18 @@ export class PostgresStore implements Store {
   }
 
   async putWorker(worker: WorkerRecord): Promise<void> {
+    const workerId = canonicalId(worker.workerId);
     await this.transaction(async (client) => {
       await client.query(
         `INSERT INTO workers (worker_id, worker_type, organization_id, record) VALUES ($1, $2, $3, $4)
          ON CONFLICT (worker_id) DO UPDATE SET worker_type = EXCLUDED.worker_type, organization_id = EXCLUDED.organization_id, record = EXCLUDED.record`,
-        [worker.workerId, worker.workerType, canonicalId(worker.organizationId), worker],
+        [workerId, worker.workerType, canonicalId(worker.organizationId), worker],
       );
-      await client.query('DELETE FROM worker_application_types WHERE worker_id = $1', [worker.workerId]);
-      for (const app of new Set(worker.applicationTypeId.map(canonicalId))) {
-        await client.query('INSERT INTO worker_application_types (application_type_id, worker_id) VALUES ($1, $2)', [app, worker.workerId]);
-      }
+      await client.query('DELETE FROM worker_application_types WHERE worker_id = $1', [workerId]);
+      await client.query('INSERT INTO worker_application_types (application_type_id, worker_id) SELECT DISTINCT unnest($1::text[]), $2', [
+        worker.applicationTypeId.map(canonicalId),
+        workerId,
+      ]);
     });
   }
 
@@ -226,23 +299,25 @@ export class PostgresStore implements Store {
     return result.rows[0]?.record;
   }
 
-  /** Runs a filtered id query twice: once to count every match, once for the page after the cursor. */
+  /** Counts every match and reads the page after the cursor in one statement, so both see one snapshot. */
   private async page(from: string, conditions: string[], values: unknown[], idColumn: string, after: string | undefined, limit: number): Promise<Page> {
-    const where = conditions.length > 0 ? `WHERE ${conditions.join(' AND ')}` : '';
-    const count = await this.pool.query<{ count: string }>(`SELECT count(*) AS count FROM ${from} ${where}`, values);
-    const pageConditions = [...conditions];
+    const whereAll = (extra: string[]) => (conditions.length + extra.length > 0 ? `WHERE ${[...conditions, ...extra].join(' AND ')}` : '');
     const pageValues = [...values];
+    const afterCursor: string[] = [];
     if (after !== undefined) {
       pageValues.push(after);
-      pageConditions.push(`${idColumn} > $${pageValues.length}`);
+      afterCursor.push(`${idColumn} > $${pageValues.length}`);
     }
     pageValues.push(limit + 1);
-    const rows = await this.pool.query<{ id: string }>(
-      `SELECT ${idColumn} AS id FROM ${from} ${pageConditions.length > 0 ? `WHERE ${pageConditions.join(' AND ')}` : ''} ORDER BY ${idColumn} LIMIT $${pageValues.length}`,
+    const result = await this.pool.query<{ total: string; ids: string[] }>(
+      `SELECT (SELECT count(*) FROM ${from} ${whereAll([])}) AS total,
+              ARRAY(SELECT ${idColumn} FROM ${from} ${whereAll(afterCursor)} ORDER BY ${idColumn} LIMIT $${pageValues.length}) AS ids`,
       pageValues,
     );
-    const ids = rows.rows.slice(0, limit).map((row) => row.id);
-    return { totalCount: Number(count.rows[0]?.count ?? 0), ids, nextCursor: rows.rows.length > limit ? (ids[ids.length - 1] ?? '') : '' };
+    const row = result.rows[0];
+    const found = row?.ids ?? [];
+    const ids = found.slice(0, limit);
+    return { totalCount: Number(row?.total ?? 0), ids, nextCursor: found.length > limit ? (ids[ids.length - 1] ?? '') : '' };
   }
 
   async lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page> {
@@ -264,19 +339,20 @@ export class PostgresStore implements Store {
   }
 
   async submitWorkOrder(order: NewWorkOrder, limits: { maxPending: number }): Promise<SubmitOutcome> {
+    // The row goes in before the counter is taken (the lock order); a full counter rolls the row back.
     return this.transaction(async (client) => {
       const inserted = await client.query(
         `INSERT INTO work_orders (work_order_id, worker_id, requester_id, state, submitted_at, request)
-         VALUES ($1, $2, $3, 'queued', $4, $5) ON CONFLICT (work_order_id) DO NOTHING RETURNING seq`,
+         VALUES ($1, $2, $3, 'queued', $4, $5) ON CONFLICT (work_order_id) DO NOTHING`,
         [order.workOrderId, order.workerId, order.requesterId, order.submittedAt, order.request],
       );
       if (inserted.rowCount === 0) return 'duplicate';
-      const counted = await client.query('UPDATE pending_work_orders SET count = count + 1 WHERE count < $1 RETURNING count', [limits.maxPending]);
-      if (counted.rowCount === 0) throw new BusySignal();
+      const counted = await client.query('UPDATE pending_work_orders SET count = count + 1 WHERE count < $1', [limits.maxPending]);
+      if (counted.rowCount === 0) throw new PendingCapReached();
       await this.notify(client, this.channels.submitted, { workOrderId: order.workOrderId, workerId: order.workerId });
       return 'accepted' as const;
     }).catch((error: unknown) => {
-      if (error instanceof BusySignal) return 'busy';
+      if (error instanceof PendingCapReached) return 'busy';
       throw error;
     });
   }
@@ -289,15 +365,15 @@ export class PostgresStore implements Store {
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
     const values: unknown[] = [owner, Date.now() + leaseMs];
-    let filter = '';
+    let onlyThese = '';
     if (workerIds) {
       values.push([...workerIds]);
-      filter = 'AND worker_id = ANY($3)';
+      onlyThese = 'AND worker_id = ANY($3)';
     }
     const result = await this.pool.query<WorkOrderRow>(
       `UPDATE work_orders SET state = 'processing', attempts = attempts + 1, claimed_by = $1, lease_until = $2
        WHERE work_order_id = (
-         SELECT work_order_id FROM work_orders WHERE state = 'queued' ${filter}
+         SELECT work_order_id FROM work_orders WHERE state = 'queued' ${onlyThese}
          ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
        RETURNING *`,
       values,
@@ -329,7 +405,7 @@ export class PostgresStore implements Store {
     });
   }
 
-  private async releaseWhere(condition: string, value: unknown): Promise<number> {
+  private async release(condition: string, value: unknown): Promise<number> {
     return this.transaction(async (client) => {
       const released = await client.query<{ work_order_id: string; worker_id: string }>(
         `UPDATE work_orders SET state = 'queued', claimed_by = NULL, lease_until = NULL
@@ -342,11 +418,11 @@ export class PostgresStore implements Store {
   }
 
   releaseExpiredClaims(now: number): Promise<number> {
-    return this.releaseWhere('lease_until < $1', now);
+    return this.release('lease_until < $1', now);
   }
 
   releaseClaimsOf(owner: string): Promise<number> {
-    return this.releaseWhere('claimed_by = $1', owner);
+    return this.release('claimed_by = $1', owner);
   }
 
   async pendingCount(): Promise<number> {
@@ -357,22 +433,27 @@ export class PostgresStore implements Store {
   async createReceipt(receipt: ReceiptCreate): Promise<'created' | 'exists'> {
     const workOrderId = canonicalId(receipt.workOrderId);
     return this.transaction(async (client) => {
+      // Locking the work order first means a finish running now either committed before this read
+      // (its update is appended here) or waits and then finds this receipt to append to.
+      const order = await client.query<{ completion_update: ReceiptUpdate | null }>('SELECT completion_update FROM work_orders WHERE work_order_id = $1 FOR SHARE', [workOrderId]);
       const inserted = await client.query(
         `INSERT INTO receipts (work_order_id, worker_service_id, worker_id, requester_id, current_status, create_params)
          VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (work_order_id) DO NOTHING`,
         [workOrderId, canonicalId(receipt.workerServiceId), canonicalId(receipt.workerId), canonicalId(receipt.requesterId), receipt.receiptCreateStatus, receipt],
       );
       if (inserted.rowCount === 0) return 'exists';
-      const finished = await client.query<{ completion_update: ReceiptUpdate | null }>('SELECT completion_update FROM work_orders WHERE work_order_id = $1', [workOrderId]);
-      const update = finished.rows[0]?.completion_update;
+      const update = order.rows[0]?.completion_update;
       if (update) await this.appendIn(client, workOrderId, update);
       return 'created';
     });
   }
 
-  private async appendIn(client: pg.PoolClient, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
+  /** Appends under the receipt's row lock, which numbers the updates and keeps currentStatus on the last. */
+  private async appendIn(client: pg.PoolClient | pg.Pool, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
     const result = await client.query(
-      `UPDATE receipts SET updates = updates || jsonb_build_array($2::jsonb), current_status = $3 WHERE work_order_id = $1`,
+      `WITH counted AS (
+         UPDATE receipts SET update_count = update_count + 1, current_status = $3 WHERE work_order_id = $1 RETURNING update_count)
+       INSERT INTO receipt_updates (work_order_id, position, body) SELECT $1, update_count, $2 FROM counted`,
       [workOrderId, update, update.updateType],
     );
     return result.rowCount === 1;
@@ -380,7 +461,9 @@ export class PostgresStore implements Store {
 
   async getReceipt(workOrderId: string): Promise<StoredReceipt | undefined> {
     const result = await this.pool.query<{ create_params: ReceiptCreate; updates: ReceiptUpdate[]; current_status: string }>(
-      'SELECT create_params, updates, current_status FROM receipts WHERE work_order_id = $1',
+      `SELECT create_params, current_status,
+              ARRAY(SELECT body FROM receipt_updates u WHERE u.work_order_id = r.work_order_id ORDER BY position) AS updates
+       FROM receipts r WHERE work_order_id = $1`,
       [workOrderId],
     );
     const row = result.rows[0];
@@ -388,8 +471,7 @@ export class PostgresStore implements Store {
   }
 
   async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
-    const appended = await this.transaction((client) => this.appendIn(client, workOrderId, update));
-    return appended ? 'appended' : 'no-receipt';
+    return (await this.appendIn(this.pool, workOrderId, update)) ? 'appended' : 'no-receipt';
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {
@@ -412,8 +494,12 @@ export class PostgresStore implements Store {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
+    clearTimeout(this.reconnectTimer);
     this.events.removeAllListeners();
-    await this.listener?.end().catch(() => undefined);
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => undefined);
     await this.pool.end();
   }
 
@@ -424,4 +510,4 @@ export class PostgresStore implements Store {
 }
 
 /** Unwinds a submit transaction that hit the pending cap, so the work order row is rolled back too. */
-class BusySignal extends Error {}
+class PendingCapReached extends Error {}
