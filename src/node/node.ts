@@ -39,6 +39,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
         maxSyncWaitMs: config.listener.maxSyncWaitMs,
         lookUpPageSize: config.listener.lookUpPageSize,
         requesterKeyBinding: config.enclave.requesterKeyBinding,
+        requireRequesterSignature: config.enclave.requireRequesterSignature,
         notifyUriPrefixes: config.listener.notifyUriPrefixes,
         notify: (uri, workOrderId) => postNotice(uri, workOrderId, log),
       });

@@ -4,9 +4,8 @@
  * back a result or a spec error; it knows nothing of HTTP. Work orders are accepted here and executed
  * by the enclave manager, which may run in another process sharing the store.
  */
-import { base64ToBytes } from '../crypto/encoding.js';
-import { verifyingKeyFromPem } from '../crypto/keys.js';
-import { ecdsaVerifyDigest, type HashingAlgorithm } from '../crypto/primitives.js';
+import type { HashingAlgorithm } from '../crypto/primitives.js';
+import { checkRequesterSignature } from '../workorder/worker.js';
 import { ErrorCode, TcfError, WorkerStatus, invalidParameter, type RpcErrorObject } from '../protocol/errors.js';
 import { workOrderRequestHash } from '../protocol/hashing.js';
 import { canonicalId } from '../protocol/ids.js';
@@ -25,6 +24,7 @@ export interface ServiceOptions {
   maxSyncWaitMs: number;
   lookUpPageSize: number;
   requesterKeyBinding: 'bound' | 'unbound';
+  requireRequesterSignature: boolean;
 }
 
 /** What a handler answers: a result, or an error object (code 0 is the spec's generic success). */
@@ -175,19 +175,7 @@ export class TcsService {
     const worker = await this.store.getWorker(workerId);
     if (!worker) throw invalidParameter('params.workerId', `worker ${params.workerId} does not exist`);
     if (worker.status !== WorkerStatus.ACTIVE) throw invalidParameter('params.workerId', `worker ${params.workerId} is not active (status ${worker.status})`);
-    if (params.requesterSignature) {
-      if (!params.verifyingKey) throw invalidParameter('params.verifyingKey', 'is required with requesterSignature');
-      let key: Uint8Array;
-      try {
-        key = verifyingKeyFromPem(params.verifyingKey);
-      } catch (error) {
-        throw invalidParameter('params.verifyingKey', (error as Error).message);
-      }
-      const hash = workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm);
-      if (!ecdsaVerifyDigest(key, hash, base64ToBytes(params.requesterSignature))) {
-        throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: does not verify with verifyingKey over the request hash');
-      }
-    }
+    checkRequesterSignature(params, workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm), this.options);
     if (params.notifyUri && !this.options.notifyUriPrefixes.some((prefix) => params.notifyUri!.startsWith(prefix))) {
       throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
     }

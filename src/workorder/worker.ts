@@ -145,7 +145,16 @@ function unwrapKey(worker: WorkerSecrets, wrappedHex: string, field: string): Bu
   return key;
 }
 
-function checkRequesterSignature(request: WorkOrderRequest, requestHash: Buffer, policy: WorkerPolicy): void {
+/**
+ * The requester-signature rules, shared by the worker and the listener (which can check them from
+ * public fields before anything is stored): the signature must verify over the request hash, be present
+ * when the policy demands it, and (bound policy) come from the key requesterId names.
+ */
+export function checkRequesterSignature(
+  request: WorkOrderRequest,
+  requestHash: Buffer,
+  policy: Pick<WorkerPolicy, 'requireRequesterSignature' | 'requesterKeyBinding'>,
+): void {
   if (!request.requesterSignature) {
     if (policy.requireRequesterSignature) {
       throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: this worker accepts only signed work orders');

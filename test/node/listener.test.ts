@@ -60,7 +60,7 @@ describe('listener over HTTP (no enclave manager: work stays pending)', () => {
     dataDir = tempDir('listener');
     store = await openStore(path.join(dataDir, 'store'));
     await store.putWorker(worker.record);
-    service = new TcsService(store, { maxPendingWorkOrders: 3, maxSyncWaitMs: 200, lookUpPageSize: 10, requesterKeyBinding: 'bound', notifyUriPrefixes: [] });
+    service = new TcsService(store, { maxPendingWorkOrders: 3, maxSyncWaitMs: 200, lookUpPageSize: 10, requesterKeyBinding: 'bound', requireRequesterSignature: false, notifyUriPrefixes: [] });
     listener = new Listener(service, { host: '127.0.0.1', port: 0, bodyLimitBytes: 64 * 1024, operatorToken: OPERATOR_TOKEN }, createLogger('test', { level: 'silent' }));
     url = await listener.start();
   });
