@@ -1,19 +1,17 @@
 /**
  * store/ owns everything a TCS persists: the Store interface (store.ts) and its two real engines,
- * LMDB embedded in one node (lmdb.ts) and PostgreSQL shared by many (postgres.ts).
+ * LMDB embedded in one node (lmdb.ts) and PostgreSQL shared by many (postgres.ts), chosen by location.
  */
+import { LmdbStore } from './lmdb.js';
+import { PostgresStore } from './postgres.js';
 import type { Store } from './store.js';
 
 export type * from './store.js';
 export { LmdbStore } from './lmdb.js';
-export { PostgresStore } from './postgres.js';
+export { PostgresStore, type PostgresStoreOptions } from './postgres.js';
 
-/** `postgres://…` or `postgresql://…` opens PostgreSQL; anything else is an LMDB directory. */
+/** `postgres://…` or `postgresql://…` opens PostgreSQL (`?schema=` picks the schema); anything else is an LMDB directory. */
 export async function openStore(location: string): Promise<Store> {
-  if (/^postgres(ql)?:\/\//.test(location)) {
-    const { PostgresStore } = await import('./postgres.js');
-    return PostgresStore.open(location);
-  }
-  const { LmdbStore } = await import('./lmdb.js');
+  if (/^postgres(ql)?:\/\//i.test(location)) return PostgresStore.open(location);
   return new LmdbStore(location);
 }
