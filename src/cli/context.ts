@@ -1,12 +1,14 @@
 /**
  * What the client commands share: the options that reach a TCS (--url, --json, --policy), the
  * requester's home ($TCF_HOME or ~/.tcf) with its key pair, and the saved secrets of asynchronous
- * work orders, which `tcf result` needs to open their results later.
+ * work orders, which `tcf result` needs to open their results later. Those files hold the work
+ * order's session key and per-item keys — secrets that decrypt its inputs and result — so they are
+ * written 0600 in a 0700 folder and say so in their first field.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Command } from 'commander';
+import { InvalidArgumentError, type Command } from 'commander';
 import { bytesToHex, hexToBytes } from '../crypto/encoding.js';
 import { generateSigningKey, signingKeyFromPem, signingKeyToPem, type SigningKeyPair } from '../crypto/keys.js';
 import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, type TrustPolicy } from '../attestation/evidence.js';
@@ -30,6 +32,12 @@ export function withClientOptions(command: Command): Command {
     .option('--url <url>', 'the TCS to talk to', process.env.TCF_URL ?? 'http://127.0.0.1:1947')
     .option('--policy <policy>', 'trust policy for worker evidence: development (allows the simulated TEE) or hardware', 'development')
     .option('--json', 'one JSON document on stdout, for scripts');
+}
+
+/** Parses a whole-number option value, so a typo is a usage error (exit 2) instead of a NaN sent to the TCS. */
+export function wholeNumber(value: string): number {
+  if (!/^\d+$/.test(value)) throw new InvalidArgumentError('expected a whole number');
+  return Number(value);
 }
 
 export function trustPolicy(flags: ClientFlags): TrustPolicy {
@@ -79,6 +87,7 @@ export function createRequesterKey(force: boolean): SigningKeyPair {
  * file can decrypt the work order's inputs and results, hence 0600 in a 0700 folder.
  */
 interface SavedOrder {
+  warning: string;
   params: unknown;
   sessionKey: string;
   sessionKeyIv: string;
@@ -94,9 +103,13 @@ function orderFile(workOrderId: string): string {
   return path.join(folder, `${workOrderId.toLowerCase()}.json`);
 }
 
+const SECRET_WARNING =
+  'SECRET: sessionKey and outputKeys decrypt this work order\'s inputs and result. Keep this file private (0600); delete it once `tcf result` has opened the result.';
+
 export function saveOrder(submission: Submission): string {
   const { secrets, params } = submission.built;
   const saved: SavedOrder = {
+    warning: SECRET_WARNING,
     params,
     sessionKey: bytesToHex(secrets.sessionKey),
     sessionKeyIv: bytesToHex(secrets.sessionKeyIv),

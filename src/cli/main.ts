@@ -1,7 +1,9 @@
 /**
  * cli/ is the `tcf` command line: one module per command group under commands/, wired here.
  * Exit codes: 0 success, 1 the operation failed (the message says why), 2 usage error,
- * 3 the TCS could not be reached, 4 a worker or result failed verification, 6 the result is still pending.
+ * 3 the TCS could not be reached, 4 a worker or result failed verification, 6 the result is still pending
+ * (`tcf result` without --wait, or a wait that timed out; 5 is left unused so that it never reads as the
+ * spec's error code 5, "pending").
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
@@ -11,7 +13,7 @@ import { registerNodeCommands } from './commands/node.js';
 import { registerReceiptCommands } from './commands/receipts.js';
 import { registerSubmitCommands } from './commands/submit.js';
 import { registerWorkerCommands } from './commands/workers.js';
-import { reportFailure } from './output.js';
+import { ExitCode, reportFailure } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
 
@@ -19,7 +21,7 @@ const program = new Command('tcf')
   .version(version)
   .description('Trusted Compute Framework: run a Trusted Compute Service and submit work orders to it.')
   .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', '\nStart here:\n  tcf demo                                   # a TCS, three workloads, every step explained\n  tcf node start                             # run a TCS on 127.0.0.1:1947\n  tcf submit --workload echo-result --in hi  # one work order against it')
+  .addHelpText('after', '\nExamples (start here):\n  tcf demo                                   # a TCS, three workloads, every step explained\n  tcf node start                             # run a TCS on 127.0.0.1:1947\n  tcf submit --workload echo-result --in hi  # one work order against it')
   .exitOverride();
 
 registerNodeCommands(program);
@@ -32,6 +34,11 @@ registerKeyCommands(program);
 try {
   await program.parseAsync(process.argv);
 } catch (error) {
-  if (error instanceof CommanderError) process.exit(error.exitCode === 0 ? 0 : 2);
+  if (error instanceof CommanderError) {
+    if (error.exitCode === 0) process.exit(0);
+    // Commander has already explained the mistake on stderr; a script asking for JSON still gets JSON.
+    if (process.argv.includes('--json')) process.stdout.write(JSON.stringify({ error: { kind: 'UsageError', message: error.message } }) + '\n');
+    process.exit(ExitCode.USAGE);
+  }
   process.exit(reportFailure(error, process.argv.includes('--json')));
 }

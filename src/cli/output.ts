@@ -4,6 +4,7 @@
  */
 import { ConfigError } from '../config/index.js';
 import { UntrustedWorkerError } from '../attestation/worker-trust.js';
+import { ResultTimeoutError } from '../client/client.js';
 import { RpcCallError, TransportError } from '../client/rpc-client.js';
 import { WorkOrderResultError } from '../workorder/requester.js';
 import { CliUsageError } from './context.js';
@@ -14,6 +15,8 @@ export function exitCodeFor(error: unknown): number {
   if (error instanceof TransportError) return ExitCode.UNREACHABLE;
   if (error instanceof UntrustedWorkerError || error instanceof WorkOrderResultError) return ExitCode.UNTRUSTED;
   if (error instanceof ConfigError || error instanceof CliUsageError) return ExitCode.USAGE;
+  // A wait that ran out of time leaves the work order running: it is still pending, not failed.
+  if (error instanceof ResultTimeoutError) return ExitCode.PENDING;
   return ExitCode.FAILED;
 }
 

@@ -26,6 +26,17 @@ function tcf(args: string[], env: Record<string, string>): Promise<Run> {
   });
 }
 
+/** A port nothing listens on: bound, then released. */
+function freedPort(): Promise<number> {
+  const server = http.createServer();
+  return new Promise((resolve) => {
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
 /** A man in the middle that flips one bit of the first output item of every result. */
 function tamperingProxy(target: string): Promise<{ url: string; close(): Promise<void> }> {
   const server = http.createServer(async (request, response) => {
@@ -73,9 +84,21 @@ describe('tcf command line against a real node', () => {
     assert.match(human.stdout, new RegExp(`${node.workers[0]!.workerId}.*SIMULATED TEE`));
     const listed = JSON.parse((await tcf(['workers', 'list', '--json'], env)).stdout) as { workerId: string; trusted: boolean; simulated: boolean }[];
     assert.deepEqual(listed.map((row) => [row.workerId, row.trusted, row.simulated]), [[node.workers[0]!.workerId, true, true]]);
-    const shown = JSON.parse((await tcf(['workers', 'show', node.workers[0]!.workerId, '--json', '--policy', 'hardware'], env)).stdout) as { trusted: boolean; reason: string };
+    const shown = JSON.parse((await tcf(['workers', 'show', node.workers[0]!.workerId, '--json', '--policy', 'hardware'], env)).stdout) as { workerId: string; trusted: boolean; reason: string; measurement?: string; statedMeasurement?: string };
+    assert.equal(shown.workerId, node.workers[0]!.workerId);
     assert.equal(shown.trusted, false);
     assert.match(shown.reason, /SIMULATED TEE/);
+    assert.equal(shown.measurement, undefined, 'a refused worker has no verified measurement');
+    assert.match(shown.statedMeasurement ?? '', /^[0-9a-f]{64}$/);
+
+    const details = await tcf(['workers', 'show', node.workers[0]!.workerId], env);
+    assert.equal(details.code, 0, details.stderr);
+    assert.match(details.stdout, new RegExp(`evidence TCF-SIMULATED-TEE, measurement ${shown.statedMeasurement}\n`));
+    assert.match(details.stdout, /verification key sha256 [0-9a-f]{16}…, encryption key sha256 [0-9a-f]{16}…/);
+    assert.match(details.stdout, /trusted under the development policy — SIMULATED TEE/);
+    const refused = await tcf(['workers', 'show', node.workers[0]!.workerId, '--policy', 'hardware'], env);
+    assert.match(refused.stdout, /not verified under this policy/);
+    assert.match(refused.stdout, /NOT trusted: .*SIMULATED TEE/);
   });
 
   it('submit prints the verified, decrypted result (human and --json)', async () => {
@@ -116,13 +139,21 @@ describe('tcf command line against a real node', () => {
     assert.equal(receipt.receiptCurrentStatus, 2);
     assert.deepEqual(receipt.updates.map((update) => [update.signer, update.signatureValid]), [['worker', true]]);
     const human = await tcf(['receipts', 'show', workOrderId], env);
-    assert.match(human.stdout, /PROCESSED by the worker — signature valid/);
+    assert.match(human.stdout, new RegExp(`PROCESSED by the worker ${node.workers[0]!.workerId} — signature valid`));
   });
 
   it('tells failures apart by exit code and message', async () => {
-    const unreachable = await tcf(['workers', 'list', '--url', 'http://127.0.0.1:59999'], env);
+    // Port 1 is one fetch refuses outright; a port just freed is what a user meets when no node runs.
+    const blocked = await tcf(['workers', 'list', '--url', 'http://127.0.0.1:1'], env);
+    assert.equal(blocked.code, 3);
+    assert.match(blocked.stderr, /cannot reach the TCS at http:\/\/127\.0\.0\.1:1 \(bad port\)/);
+    const closedPort = await freedPort();
+    const unreachable = await tcf(['workers', 'list', '--url', `http://127.0.0.1:${closedPort}`], env);
     assert.equal(unreachable.code, 3);
-    assert.match(unreachable.stderr, /cannot reach the TCS at http:\/\/127\.0\.0\.1:59999 \(ECONNREFUSED\)/);
+    assert.match(unreachable.stderr, new RegExp(`cannot reach the TCS at http://127\\.0\\.0\\.1:${closedPort} \\(ECONNREFUSED\\)`));
+    const unreachableJson = await tcf(['submit', '--workload', 'echo-result', '--in', 'x', '--url', 'http://127.0.0.1:1', '--json'], env);
+    assert.equal(unreachableJson.code, 3);
+    assert.equal((JSON.parse(unreachableJson.stdout) as { error: { kind: string } }).error.kind, 'TransportError');
 
     const unknown = await tcf(['submit', '--workload', 'echo-result', '--in', 'x', '--worker', 'ab'.repeat(32), '--json'], env);
     assert.equal(unknown.code, 1);
@@ -145,6 +176,22 @@ describe('tcf command line against a real node', () => {
     }
   });
 
+  it('usage mistakes exit 2, and still answer in JSON when --json was asked for', async () => {
+    const badNumber = await tcf(['workers', 'list', '--type', 'tee', '--json'], env);
+    assert.equal(badNumber.code, 2);
+    assert.match((JSON.parse(badNumber.stdout) as { error: { message: string } }).error.message, /--type <n>.*expected a whole number/);
+    const missing = await tcf(['submit', '--in', 'x'], env);
+    assert.equal(missing.code, 2);
+    assert.match(missing.stderr, /required option '--workload <id>' not specified/);
+    assert.equal(missing.stdout, '');
+    const badPolicy = await tcf(['workers', 'list', '--policy', 'lenient'], env);
+    assert.equal(badPolicy.code, 2);
+    assert.match(badPolicy.stderr, /--policy must be development or hardware/);
+    const noSecrets = await tcf(['result', 'ab'.repeat(32)], env);
+    assert.equal(noSecrets.code, 2);
+    assert.match(noSecrets.stderr, /no saved secrets for work order/);
+  });
+
   it('demo runs every example workload and explains it', async () => {
     const demo = await tcf(['demo', '--json'], {});
     assert.equal(demo.code, 0, demo.stderr);
@@ -158,7 +205,7 @@ describe('tcf command line against a real node', () => {
   });
 
   it('every command has --help with an example', async () => {
-    for (const command of [['node', 'start'], ['demo'], ['workers', 'list'], ['workers', 'show'], ['submit'], ['result'], ['receipts', 'list'], ['receipts', 'show'], ['keys', 'create'], ['keys', 'show']]) {
+    for (const command of [['workers'], ['receipts'], ['keys'], ['node', 'start'], ['demo'], ['workers', 'list'], ['workers', 'show'], ['submit'], ['result'], ['receipts', 'list'], ['receipts', 'show'], ['keys', 'create'], ['keys', 'show']]) {
       const help = await tcf([...command, '--help'], {});
       assert.equal(help.code, 0);
       assert.match(help.stdout, /Example/, `${command.join(' ')} --help has an example`);

@@ -1,6 +1,6 @@
 /**
  * `tcf demo`: starts an embedded TCS in a temporary folder, runs one work order of each example
- * workload through the SDK, prints what happened step by step, and cleans up.
+ * workload through the SDK, prints what happened step by step, and cleans up (also on Ctrl-C).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -9,8 +9,9 @@ import type { Command } from 'commander';
 import { loadConfig } from '../../config/index.js';
 import { generateSigningKey } from '../../crypto/keys.js';
 import { createLogger } from '../../log/index.js';
-import { startNode } from '../../node/node.js';
+import { startNode, type RunningNode } from '../../node/node.js';
 import { TcfClient } from '../../client/client.js';
+import { ReceiptStatus } from '../../protocol/errors.js';
 import { printJson, say } from '../output.js';
 
 const EXAMPLES = [
@@ -33,11 +34,22 @@ export function registerDemoCommand(program: Command): void {
       const log = (line: string) => {
         if (!flags.json) say(line);
       };
-      const node = await startNode(
-        loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { processesPerWorker: 1 }, enclave: { rsaBits: 2048 } } }),
-        createLogger('demo', { level: 'silent' }),
-      );
+      let node: RunningNode | undefined;
+      let cleaning: Promise<void> | undefined;
+      // Once only, whether the demo ends, fails or is interrupted: stop the node, then remove its folder.
+      const cleanUp = () =>
+        (cleaning ??= (async () => {
+          await node?.stop();
+          fs.rmSync(dataDir, { recursive: true, force: true });
+        })());
+      const interrupted = () => void cleanUp().finally(() => process.exit(130));
+      process.once('SIGINT', interrupted);
+      process.once('SIGTERM', interrupted);
       try {
+        node = await startNode(
+          loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { processesPerWorker: 1 }, enclave: { rsaBits: 2048 } } }),
+          createLogger('demo', { level: 'silent' }),
+        );
         const client = new TcfClient(node.url);
         const workerId = node.manager?.managedWorkers[0]?.workerId ?? '';
         log(`1. Started an embedded TCS at ${node.url} (LMDB in ${dataDir}) with one worker process.`);
@@ -53,13 +65,14 @@ export function registerDemoCommand(program: Command): void {
           const receipt = await client.retrieveReceipt(submission.workOrderId);
           const output = opened.outData.map((item) => item.data.toString('utf8')).join(' | ');
           workOrders.push({ workload: example.workload, workOrderId: submission.workOrderId, input: example.inputs.join(' | '), output, verified: true, receiptStatus: receipt.receiptCurrentStatus });
-          log(`   ${example.workload} (${example.explains}): "${example.inputs.join(' | ')}" → "${output}"  [signature verified, receipt status ${receipt.receiptCurrentStatus} = PROCESSED by the worker]`);
+          log(`   ${example.workload} (${example.explains}): "${example.inputs.join(' | ')}" → "${output}"  [signature verified, receipt status ${receipt.receiptCurrentStatus}${receipt.receiptCurrentStatus === ReceiptStatus.PROCESSED ? ' = PROCESSED, signed by the worker' : ''}]`);
         }
         log('4. Every result was signed by the worker key bound to its evidence, and decrypted only here.');
         if (flags.json) printJson({ url: node.url, workerId, evidence: worker.evidence, workOrders });
       } finally {
-        await node.stop();
-        fs.rmSync(dataDir, { recursive: true, force: true });
+        process.off('SIGINT', interrupted);
+        process.off('SIGTERM', interrupted);
+        await cleanUp();
       }
     });
 }

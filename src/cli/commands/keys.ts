@@ -8,7 +8,10 @@ import { createRequesterKey, requireRequesterKey, tcfHome } from '../context.js'
 import { printJson, say } from '../output.js';
 
 export function registerKeyCommands(program: Command): void {
-  const keys = program.command('keys').description("Manage this requester's signing key pair.");
+  const keys = program
+    .command('keys')
+    .description("Manage this requester's signing key pair.")
+    .addHelpText('after', '\nExamples:\n  tcf keys create\n  TCF_HOME=./alice tcf keys show');
   keys
     .command('create')
     .description('Create the requester key pair used by `tcf submit --sign` and receipts.')

@@ -12,7 +12,7 @@ import type { ReceiptUpdate } from '../../protocol/messages.js';
 import type { TcfClient } from '../../client/client.js';
 import { RpcCallError } from '../../client/rpc-client.js';
 import { ErrorCode } from '../../protocol/errors.js';
-import { clientFor, withClientOptions, type ClientFlags } from '../context.js';
+import { clientFor, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
 import { printJson, say } from '../output.js';
 
 const STATUS_NAMES: Record<number, string> = { 0: 'PENDING', 1: 'COMPLETED', 2: 'PROCESSED', 3: 'FAILED', 4: 'REJECTED' };
@@ -35,19 +35,22 @@ async function checkUpdate(client: TcfClient, update: ReceiptUpdate, requesterId
 }
 
 export function registerReceiptCommands(program: Command): void {
-  const receipts = program.command('receipts').description('Look up and audit work-order receipts.');
+  const receipts = program
+    .command('receipts')
+    .description('Look up and audit work-order receipts.')
+    .addHelpText('after', '\nExamples:\n  tcf receipts list --status 2\n  tcf receipts show <workOrderId>');
   withClientOptions(receipts.command('list'))
     .description('List receipt ids matching the filters (all pages).')
     .option('--requester <id>', 'only this requesterId')
     .option('--worker <id>', 'only this workerId')
-    .option('--status <n>', 'only this current status (0 PENDING, 1 COMPLETED, 2 PROCESSED, 3 FAILED, 4 REJECTED)')
+    .option('--status <n>', 'only this current status (0 PENDING, 1 COMPLETED, 2 PROCESSED, 3 FAILED, 4 REJECTED)', wholeNumber)
     .addHelpText('after', '\nExample:\n  tcf receipts list --requester "$(tcf keys show --json | jq -r .requesterId)"')
-    .action(async (flags: ClientFlags & { requester?: string; worker?: string; status?: string }) => {
+    .action(async (flags: ClientFlags & { requester?: string; worker?: string; status?: number }) => {
       const client = clientFor(flags);
       const filter: { requesterId?: string; workerId?: string; receiptStatus?: number } = {};
       if (flags.requester) filter.requesterId = flags.requester;
       if (flags.worker) filter.workerId = flags.worker;
-      if (flags.status) filter.receiptStatus = Number(flags.status);
+      if (flags.status !== undefined) filter.receiptStatus = flags.status;
       const ids: string[] = [];
       let page = await client.lookUpReceipts(filter);
       ids.push(...page.ids);
@@ -77,7 +80,7 @@ export function registerReceiptCommands(program: Command): void {
       say(`receipt of work order ${workOrderId}: ${statusName(receipt.receiptCurrentStatus)}`);
       say(`  created by requester ${receipt.requesterId} with status ${statusName(receipt.receiptCreateStatus)}, worker ${receipt.workerId}`);
       for (const [position, update] of updates.entries()) {
-        say(`  update ${position + 1}: ${statusName(update.updateType)} by the ${update.signer} — signature ${update.signatureValid ? 'valid' : 'INVALID'}; data ${update.updateData}`);
+        say(`  update ${position + 1}: ${statusName(update.updateType)} by the ${update.signer} ${update.updaterId} — signature ${update.signatureValid ? 'valid' : 'INVALID'}; data ${update.updateData}`);
       }
     });
 }

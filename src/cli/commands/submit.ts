@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { RpcCallError } from '../../client/rpc-client.js';
 import { ResultTimeoutError, type TcfClient, type Submission } from '../../client/client.js';
 import type { OpenedResult } from '../../workorder/requester.js';
-import { clientFor, CliUsageError, loadOrder, requireRequesterKey, saveOrder, withClientOptions, type ClientFlags } from '../context.js';
+import { clientFor, CliUsageError, loadOrder, requireRequesterKey, saveOrder, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
 import { ExitCode, printJson, say } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -19,7 +19,7 @@ interface SubmitFlags extends ClientFlags {
   sign?: boolean;
   receipt?: boolean;
   async?: boolean;
-  timeout: string;
+  timeout: number;
   out?: string;
 }
 
@@ -77,7 +77,7 @@ export function registerSubmitCommands(program: Command): void {
     .option('--sign', 'sign the work order with the requester key from `tcf keys create`')
     .option('--receipt', 'create the signed receipt of the work order right after submitting (needs --sign)')
     .option('--async', 'return at once with the workOrderId; fetch the result later with `tcf result`')
-    .option('--timeout <ms>', 'how long to wait for the result', '120000')
+    .option('--timeout <ms>', 'how long to wait for the result', wholeNumber, 120_000)
     .option('--out <file>', 'also write the decrypted outputs (concatenated) to a file')
     .addHelpText(
       'after',
@@ -94,7 +94,7 @@ export function registerSubmitCommands(program: Command): void {
       const client = clientFor(flags);
       const workerId = flags.worker ?? (await client.lookUpWorkers())[0];
       if (!workerId) throw new CliUsageError(`the TCS at ${flags.url} has no workers`);
-      const timeoutMs = Number(flags.timeout);
+      const timeoutMs = flags.timeout;
       const options: Parameters<TcfClient['submit']>[0] = {
         workerId,
         workload: flags.workload,
@@ -120,20 +120,29 @@ export function registerSubmitCommands(program: Command): void {
         }
         return;
       }
-      report(await waitWithProgress(client, submission, timeoutMs), submission, flags);
+      let opened: OpenedResult;
+      try {
+        opened = await waitWithProgress(client, submission, timeoutMs);
+      } catch (error) {
+        if (!(error instanceof ResultTimeoutError)) throw error;
+        // The work order is still running: keep its secrets so the result can be opened later instead of lost.
+        const file = saveOrder(submission);
+        throw new ResultTimeoutError(`${error.message}; its secrets are saved in ${file}: get the result later with tcf result ${submission.workOrderId} --wait`);
+      }
+      report(opened, submission, flags);
     });
 
   withClientOptions(program.command('result'))
     .description('Fetch, verify and decrypt the result of a work order submitted with --async from this requester home.')
     .argument('<workOrderId>', 'the id `tcf submit --async` printed')
     .option('--wait', 'wait until the result is ready')
-    .option('--timeout <ms>', 'how long --wait waits', '120000')
+    .option('--timeout <ms>', 'how long --wait waits', wholeNumber, 120_000)
     .option('--out <file>', 'also write the decrypted outputs (concatenated) to a file')
-    .addHelpText('after', '\nExit code 6 means "still pending" (without --wait).\n\nExample:\n  tcf result 3f2a…c9 --wait --json')
-    .action(async (workOrderId: string, flags: ClientFlags & { wait?: boolean; timeout: string; out?: string }) => {
+    .addHelpText('after', '\nExit code 6 means "still pending" (without --wait, or when --wait times out).\n\nExample:\n  tcf result 3f2a…c9 --wait --json')
+    .action(async (workOrderId: string, flags: ClientFlags & { wait?: boolean; timeout: number; out?: string }) => {
       const client = clientFor(flags);
       const submission = loadOrder(workOrderId);
-      if (flags.wait) return report(await waitWithProgress(client, submission, Number(flags.timeout)), submission, flags);
+      if (flags.wait) return report(await waitWithProgress(client, submission, flags.timeout), submission, flags);
       try {
         report(await client.waitForResult(submission, { timeoutMs: 0 }), submission, flags);
       } catch (error) {

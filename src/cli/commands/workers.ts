@@ -5,38 +5,63 @@
 import type { Command } from 'commander';
 import { sha256 } from '../../crypto/primitives.js';
 import { utf8 } from '../../crypto/encoding.js';
+import { DEVELOPMENT_POLICY } from '../../attestation/evidence.js';
+import { SIMULATED_PROOF_TYPE } from '../../attestation/simulated.js';
 import { trustWorker, UntrustedWorkerError } from '../../attestation/worker-trust.js';
 import type { WorkerRecord } from '../../protocol/messages.js';
-import { clientFor, trustPolicy, withClientOptions, type ClientFlags } from '../context.js';
+import { clientFor, trustPolicy, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
 import { printJson, say } from '../output.js';
 
 const STATUS = ['', 'active', 'off-line', 'decommissioned', 'compromised'];
 const TYPE = ['', 'TEE', 'MPC', 'ZK'];
 
-function verdict(worker: WorkerRecord, flags: ClientFlags): { trusted: boolean; reason: string; simulated: boolean; measurement?: string } {
+interface Verdict {
+  trusted: boolean;
+  reason: string;
+  simulated: boolean;
+  /** Verified under the policy. */
+  measurement?: string;
+  /** What the evidence of a refused worker states, unverified: kept apart so no script mistakes it for attested. */
+  statedMeasurement?: string;
+}
+
+function verdict(worker: WorkerRecord, flags: ClientFlags): Verdict {
+  const simulated = worker.details.workerTypeData.proofDataType === SIMULATED_PROOF_TYPE;
   try {
     const trusted = trustWorker(worker, trustPolicy(flags));
-    return { trusted: true, reason: '', simulated: trusted.evidence.simulated, measurement: trusted.evidence.measurement };
+    return { trusted: true, reason: '', simulated, measurement: trusted.evidence.measurement };
   } catch (error) {
     if (!(error instanceof UntrustedWorkerError)) throw error;
-    return { trusted: false, reason: error.message, simulated: /SIMULATED/.test(error.message) };
+    const judged: Verdict = { trusted: false, reason: error.message, simulated };
+    // A worker refused only for being simulated still has a readable measurement, worth showing as unverified.
+    if (simulated) {
+      try {
+        judged.statedMeasurement = trustWorker(worker, DEVELOPMENT_POLICY).evidence.measurement;
+      } catch (secondError) {
+        if (!(secondError instanceof UntrustedWorkerError)) throw secondError;
+      }
+    }
+    return judged;
   }
 }
 
 const fingerprint = (pem: string) => sha256(utf8(pem)).toString('hex').slice(0, 16);
 
 export function registerWorkerCommands(program: Command): void {
-  const workers = program.command('workers').description('List and inspect the workers of a TCS.');
+  const workers = program
+    .command('workers')
+    .description('List and inspect the workers of a TCS.')
+    .addHelpText('after', '\nExamples:\n  tcf workers list\n  tcf workers show <workerId> --policy hardware');
   withClientOptions(workers.command('list'))
     .description('List every worker (all LookUp pages), with its type, status and evidence verdict.')
-    .option('--type <n>', 'only this worker type (1 TEE, 2 MPC, 3 ZK)')
+    .option('--type <n>', 'only this worker type (1 TEE, 2 MPC, 3 ZK)', wholeNumber)
     .option('--org <hex>', 'only this organizationId')
     .option('--app <hex>', 'only this applicationTypeId')
     .addHelpText('after', '\nExample:\n  tcf workers list --type 1\n  tcf workers list --json | jq -r ".[].workerId"')
-    .action(async (flags: ClientFlags & { type?: string; org?: string; app?: string }) => {
+    .action(async (flags: ClientFlags & { type?: number; org?: string; app?: string }) => {
       const client = clientFor(flags);
       const filter: { workerType?: number; organizationId?: string; applicationTypeId?: string } = {};
-      if (flags.type) filter.workerType = Number(flags.type);
+      if (flags.type !== undefined) filter.workerType = flags.type;
       if (flags.org) filter.organizationId = flags.org;
       if (flags.app) filter.applicationTypeId = flags.app;
       const rows = [];
@@ -66,7 +91,12 @@ export function registerWorkerCommands(program: Command): void {
       say(`  type ${TYPE[worker.workerType] ?? worker.workerType}, status ${STATUS[worker.status] ?? worker.status}, organization ${worker.organizationId}`);
       say(`  algorithms: ${details.hashingAlgorithm}, ${details.signingAlgorithm}, ${details.keyEncryptionAlgorithm}, ${details.dataEncryptionAlgorithm}`);
       say(`  verification key sha256 ${fingerprint(data.verificationKey)}…, encryption key sha256 ${fingerprint(data.encryptionKey)}…`);
-      say(`  evidence ${data.proofDataType ?? 'none'}${judged.measurement ? `, measurement ${judged.measurement}` : ''}`);
+      const measurement = judged.measurement
+        ? `, measurement ${judged.measurement}`
+        : judged.statedMeasurement
+          ? `, measurement ${judged.statedMeasurement} (as the evidence states it, not verified under this policy)`
+          : '';
+      say(`  evidence ${data.proofDataType ?? 'none'}${measurement}`);
       say(judged.trusted ? `  trusted under the ${flags.policy} policy${judged.simulated ? ' — SIMULATED TEE: no hardware isolation, development only' : ''}` : `  NOT trusted: ${judged.reason}`);
     });
 }
