@@ -34,11 +34,13 @@ export function registerDemoCommand(program: Command): void {
       const log = (line: string) => {
         if (!flags.json) say(line);
       };
-      let node: RunningNode | undefined;
+      let starting: Promise<RunningNode> | undefined;
       let cleaning: Promise<void> | undefined;
-      // Once only, whether the demo ends, fails or is interrupted: stop the node, then remove its folder.
+      // Once only, whether the demo ends, fails or is interrupted. A node still starting is let finish
+      // and stopped first: otherwise its worker processes would recreate the folder after it is removed.
       const cleanUp = () =>
         (cleaning ??= (async () => {
+          const node = await starting?.catch(() => undefined);
           await node?.stop();
           fs.rmSync(dataDir, { recursive: true, force: true });
         })());
@@ -46,10 +48,11 @@ export function registerDemoCommand(program: Command): void {
       process.once('SIGINT', interrupted);
       process.once('SIGTERM', interrupted);
       try {
-        node = await startNode(
+        starting = startNode(
           loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { processesPerWorker: 1 }, enclave: { rsaBits: 2048 } } }),
           createLogger('demo', { level: 'silent' }),
         );
+        const node = await starting;
         const client = new TcfClient(node.url);
         const workerId = node.manager?.managedWorkers[0]?.workerId ?? '';
         log(`1. Started an embedded TCS at ${node.url} (LMDB in ${dataDir}) with one worker process.`);
