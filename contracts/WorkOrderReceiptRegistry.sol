@@ -64,6 +64,8 @@ contract WorkOrderReceiptRegistry {
         uint256 updateCount
     );
 
+    /// @param workOrders The WorkOrderRegistry whose requester accounts create receipts; its WorkerRegistry names the workers' accounts.
+    /// @param pageSize Ids per lookup page; positive.
     constructor(WorkOrderRegistry workOrders, uint256 pageSize) {
         require(address(workOrders) != address(0), "WorkOrderReceiptRegistry: work order registry address is zero");
         require(pageSize > 0, "WorkOrderReceiptRegistry: lookup page size must be positive");

@@ -45,6 +45,7 @@ contract WorkOrderRegistry {
         string workOrderResponse
     );
 
+    /// @param workers The WorkerRegistry whose registrants complete this registry's work orders.
     constructor(WorkerRegistry workers) {
         require(address(workers) != address(0), "WorkOrderRegistry: worker registry address is zero");
         workerRegistry = workers;

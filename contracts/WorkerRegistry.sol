@@ -43,6 +43,7 @@ contract WorkerRegistry {
     /// @notice A worker's status changed (1 active, 2 off-line, 3 decommissioned, 4 compromised).
     event workerStatusChanged(bytes32 indexed workerId, uint256 status);
 
+    /// @param pageSize Ids per lookup page; positive.
     constructor(uint256 pageSize) {
         require(pageSize > 0, "WorkerRegistry: lookup page size must be positive");
         lookUpPageSize = pageSize;

@@ -32,6 +32,8 @@ contract WorkerRegistryList {
     /// @notice A registry's status changed (1 active, 2 off-line, 3 decommissioned).
     event registryStatusChanged(bytes32 indexed organizationId, uint256 status);
 
+    /// @notice The deploying account becomes the owner.
+    /// @param pageSize Ids per lookup page; positive.
     constructor(uint256 pageSize) {
         require(pageSize > 0, "WorkerRegistryList: lookup page size must be positive");
         owner = msg.sender;

@@ -20,7 +20,8 @@ import {
   type ContractName,
 } from '../src/proxy/ethereum/artifacts.js';
 
-const CONTRACTS_DIR = fileURLToPath(new URL('../contracts/', import.meta.url));
+/** contracts/ at the repository root. */
+export const CONTRACTS_DIR = fileURLToPath(new URL('../contracts/', import.meta.url));
 
 export const COMPILER_SETTINGS = {
   optimizer: { enabled: true, runs: 200 },
@@ -42,11 +43,11 @@ export class ContractCompileError extends Error {
   override readonly name = 'ContractCompileError';
 }
 
-function readSources(): Record<string, { content: string }> {
-  const files = fs.readdirSync(CONTRACTS_DIR).filter((file) => file.endsWith('.sol')).sort();
-  if (files.length === 0) throw new ContractCompileError(`no .sol files in ${CONTRACTS_DIR}`);
+function readSources(contractsDir: string): Record<string, { content: string }> {
+  const files = fs.readdirSync(contractsDir).filter((file) => file.endsWith('.sol')).sort();
+  if (files.length === 0) throw new ContractCompileError(`no .sol files in ${contractsDir}`);
   // Source unit names mirror the repository paths, so relative imports between contracts resolve.
-  return Object.fromEntries(files.map((file) => [`contracts/${file}`, { content: fs.readFileSync(path.join(CONTRACTS_DIR, file), 'utf8') }]));
+  return Object.fromEntries(files.map((file) => [`contracts/${file}`, { content: fs.readFileSync(path.join(contractsDir, file), 'utf8') }]));
 }
 
 function solcPackageVersion(): string {
@@ -79,6 +80,13 @@ async function runSolc(sources: Record<string, { content: string }>): Promise<{ 
   return { version: solc.version() as string, output };
 }
 
+export interface CompileOptions {
+  /** Where the .sol files are (default contracts/). */
+  contractsDir?: string;
+  /** The output and cache file (default build/contracts.json). */
+  outFile?: string;
+}
+
 export interface CompileResult {
   artifacts: ContractArtifacts;
   /** False when build/ already held the output for these exact sources. */
@@ -87,10 +95,11 @@ export interface CompileResult {
 
 /**
  * Returns the compiled contracts, compiling only when the sources, compiler or settings changed since
- * `outFile` was written. Throws ContractCompileError with solc's messages on any error or warning.
+ * the output file was written. Throws ContractCompileError with solc's messages on any error or warning.
  */
-export async function compileContracts(outFile: string = DEFAULT_ARTIFACTS_FILE): Promise<CompileResult> {
-  const sources = readSources();
+export async function compileContracts(options: CompileOptions = {}): Promise<CompileResult> {
+  const outFile = options.outFile ?? DEFAULT_ARTIFACTS_FILE;
+  const sources = readSources(options.contractsDir ?? CONTRACTS_DIR);
   const sourceHash = hashInputs(sources);
   const previous = cached(outFile, sourceHash);
   if (previous) return { artifacts: previous, compiled: false };

@@ -177,7 +177,6 @@ function isSigner(runner: Signer | Provider): runner is Signer {
 }
 
 export class EthereumLedger {
-  readonly deployment: Deployment;
   private readonly workerRegistry: Contract;
   private readonly workOrderRegistry: Contract;
   private readonly receiptRegistry: Contract;
@@ -193,7 +192,6 @@ export class EthereumLedger {
 
   constructor(options: LedgerOptions) {
     const { deployment, artifacts, runner } = options;
-    this.deployment = deployment;
     this.signer = isSigner(runner) ? runner : undefined;
     this.workerRegistry = new Contract(deployment.addresses.workerRegistry, artifacts.contracts.WorkerRegistry.abi, runner);
     this.workOrderRegistry = new Contract(deployment.addresses.workOrderRegistry, artifacts.contracts.WorkOrderRegistry.abi, runner);
