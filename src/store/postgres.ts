@@ -196,7 +196,8 @@ export class PostgresStore implements Store {
 
   /**
    * Connects the client that LISTENs. Notifications sent while it is down are lost, which costs
-   * latency only: managers also sweep the queue on a timer and waiters re-read the work order.
+   * latency only: idle managers poll the queue anyway, and a waiting listener re-reads the work order
+   * when its wait times out.
    */
   private async listen(): Promise<void> {
     const client = new pg.Client({ connectionString: this.connectionString, application_name: `tcf-events:${this.schema}` });
@@ -208,16 +209,11 @@ export class PostgresStore implements Store {
       await client.connect();
       await client.query(`LISTEN ${this.channels.submitted}; LISTEN ${this.channels.finished}`);
     } catch (error) {
-      client.off('end', lost);
       await client.end().catch(() => undefined);
       throw error;
     }
-    if (this.closing) {
-      client.off('end', lost);
-      await client.end().catch(() => undefined);
-      return;
-    }
-    this.listener = client;
+    if (this.closing) await client.end().catch(() => undefined);
+    else this.listener = client;
   }
 
   private listenerLost(client: pg.Client): void {
