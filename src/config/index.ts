@@ -36,6 +36,10 @@ export interface NodeConfig {
      * work order with a notifyUri is refused, since calling requester-chosen URIs from the host is an SSRF risk.
      */
     notifyUriPrefixes: string[];
+    /** Work orders per second one requesterId may submit through this listener (0 = no limit); past it, BUSY (8). */
+    requesterRatePerSecond: number;
+    /** How many work orders a requester may send in a burst before its rate applies. */
+    requesterBurst: number;
   };
   workers: {
     /** One logical worker per name; workerId = hex SHA-256 of the name (as Avalon derives it). */
@@ -82,6 +86,8 @@ export function defaultConfig(): NodeConfig {
       lookUpPageSize: 100,
       operatorToken: '',
       notifyUriPrefixes: [],
+      requesterRatePerSecond: 0,
+      requesterBurst: 100,
     },
     workers: {
       names: ['tcf-worker-1'],

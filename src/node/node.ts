@@ -41,6 +41,8 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
         requesterKeyBinding: config.enclave.requesterKeyBinding,
         requireRequesterSignature: config.enclave.requireRequesterSignature,
         notifyUriPrefixes: config.listener.notifyUriPrefixes,
+        requesterRatePerSecond: config.listener.requesterRatePerSecond,
+        requesterBurst: config.listener.requesterBurst,
         notify: (uri, workOrderId) => postNotice(uri, workOrderId, log),
       });
       listener = new Listener(service, config.listener, log.child('listener'));

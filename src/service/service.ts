@@ -17,6 +17,9 @@ import { receiptCreate, receiptLookUp, receiptRetrieve, receiptUpdate, receiptUp
 
 export interface ServiceOptions {
   maxPendingWorkOrders: number;
+  /** See NodeConfig.listener.requesterRatePerSecond and requesterBurst. */
+  requesterRatePerSecond?: number;
+  requesterBurst?: number;
   /** See NodeConfig.listener.notifyUriPrefixes. */
   notifyUriPrefixes: readonly string[];
   /** Sends a completion notice; failures are the caller's to log (requesters can always poll). */
@@ -59,12 +62,14 @@ export class TcsService {
   private readonly notifyUris = new Map<string, string>();
   private readonly unsubscribe: () => void;
   private readonly receiptPolicy: ReceiptPolicy;
+  private readonly rateLimiter: RequesterRateLimiter | undefined;
 
   constructor(
     private readonly store: Store,
     private readonly options: ServiceOptions,
   ) {
     this.receiptPolicy = { requesterKeyBinding: options.requesterKeyBinding, lookUpPageSize: options.lookUpPageSize };
+    if (options.requesterRatePerSecond) this.rateLimiter = new RequesterRateLimiter(options.requesterRatePerSecond, options.requesterBurst ?? options.requesterRatePerSecond);
     this.unsubscribe = store.subscribe((event) => {
       if (event.type !== 'finished') return;
       const notifyUri = this.notifyUris.get(event.workOrderId);
@@ -179,6 +184,9 @@ export class TcsService {
     if (params.notifyUri && !this.options.notifyUriPrefixes.some((prefix) => params.notifyUri!.startsWith(prefix))) {
       throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
     }
+    if (this.rateLimiter && !this.rateLimiter.take(canonicalId(params.requesterId))) {
+      throw new TcfError(ErrorCode.BUSY, `requester ${params.requesterId} is over its limit of ${this.options.requesterRatePerSecond} work orders per second; retry later`, { workOrderId: params.workOrderId });
+    }
     const workOrderId = canonicalId(params.workOrderId);
     if (params.notifyUri) this.notifyUris.set(workOrderId, params.notifyUri);
     const finished = params.responseTimeoutMSecs > 0 ? this.waitForFinish(workOrderId, Math.min(params.responseTimeoutMSecs, this.options.maxSyncWaitMs)) : undefined;
@@ -218,6 +226,40 @@ export class TcsService {
       waiting.add(done);
     });
     return { promise, cancel: () => wake() };
+  }
+}
+
+/**
+ * A token bucket per requesterId: `burst` work orders at once, refilled at `ratePerSecond`. Checked
+ * after the signature, so with key binding one requester cannot spend another's allowance. Buckets
+ * that are full again are forgotten, so the map holds only recently active requesters.
+ */
+class RequesterRateLimiter {
+  private static readonly MAX_TRACKED = 10_000;
+  private readonly buckets = new Map<string, { tokens: number; at: number }>();
+
+  constructor(
+    private readonly ratePerSecond: number,
+    private readonly burst: number,
+  ) {}
+
+  take(requesterId: string, now = Date.now()): boolean {
+    if (this.buckets.size > RequesterRateLimiter.MAX_TRACKED) this.forgetFull(now);
+    const bucket = this.buckets.get(requesterId) ?? { tokens: this.burst, at: now };
+    bucket.tokens = this.refilled(bucket, now);
+    bucket.at = now;
+    this.buckets.set(requesterId, bucket);
+    if (bucket.tokens < 1) return false;
+    bucket.tokens -= 1;
+    return true;
+  }
+
+  private refilled(bucket: { tokens: number; at: number }, now: number): number {
+    return Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.ratePerSecond);
+  }
+
+  private forgetFull(now: number): void {
+    for (const [requesterId, bucket] of this.buckets) if (this.refilled(bucket, now) >= this.burst) this.buckets.delete(requesterId);
   }
 }
 

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateEncryptionKey, generateSigningKey, ecdsaSignDigest, bytesToHex, textToHex } from '../../src/crypto/index.js';
-import { encryptionKeyHash, ErrorCode, type WorkerRecord } from '../../src/protocol/index.js';
+import { checkCall, encryptionKeyHash, ErrorCode, type WorkerRecord } from '../../src/protocol/index.js';
 import { Listener } from '../../src/listener/index.js';
 import { TcsService } from '../../src/service/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
@@ -155,5 +155,31 @@ describe('listener over HTTP (no enclave manager: work stays pending)', () => {
     const allowed = await post(call, { authorization: `Bearer ${OPERATOR_TOKEN}` });
     assert.deepEqual((allowed.json as { error: unknown }).error, { code: 0, message: 'Worker status updated successfully' });
     assert.equal((await store.getWorker(worker.record.workerId))!.status, 2);
+  });
+
+  it('limits each requester to its rate: BUSY (8) past the burst, other requesters unaffected, nothing stored', async () => {
+    const limited = new TcsService(store, { maxPendingWorkOrders: 1000, maxSyncWaitMs: 200, lookUpPageSize: 10, requesterKeyBinding: 'bound', requireRequesterSignature: false, notifyUriPrefixes: [], requesterRatePerSecond: 0.01, requesterBurst: 2 });
+    // The operator test above took the worker off-line; this one needs it active.
+    await store.updateWorker(worker.record.workerId, { status: 1 });
+    try {
+      const from = (requesterId: string) => {
+        const params = buildWorkOrder({ worker: worker.keys, workloadId: textToHex('echo-result'), inData: [{ data: 'x' }], requesterId }).params;
+        return { params, call: checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkOrderSubmit', params }) };
+      };
+      const codes = [];
+      for (let index = 0; index < 3; index += 1) {
+        const answer = await limited.call(from('ee'.repeat(32)).call, { operator: false });
+        codes.push('error' in answer ? answer.error.code : 'result');
+      }
+      assert.deepEqual(codes, [ErrorCode.PENDING, ErrorCode.PENDING, ErrorCode.BUSY]);
+      const refused = from('ee'.repeat(32));
+      const busy = await limited.call(refused.call, { operator: false });
+      assert.ok('error' in busy && /over its limit/.test(busy.error.message));
+      assert.equal(await store.getWorkOrder(refused.params.workOrderId), undefined);
+      const other = await limited.call(from('ff'.repeat(32)).call, { operator: false });
+      assert.ok('error' in other && other.error.code === ErrorCode.PENDING);
+    } finally {
+      limited.close();
+    }
   });
 });
