@@ -49,6 +49,11 @@ export interface NodeConfig {
     workerType: number;
     organizationId: string;
     applicationTypeIds: string[];
+    /**
+     * Extra workload modules loaded into every worker process, each exporting `workloads: Workload[]`
+     * (src/workloads/workload.ts). Their code becomes part of the worker's measurement.
+     */
+    workloadModules: string[];
   };
   enclave: {
     rsaBits: number;
@@ -95,6 +100,7 @@ export function defaultConfig(): NodeConfig {
       workerType: 1,
       organizationId: '00000000000000000000000000000000000000000000000000000000000000aa',
       applicationTypeIds: ['00000000000000000000000000000000000000000000000000000000000000bb'],
+      workloadModules: [],
     },
     enclave: {
       rsaBits: 3072,
@@ -216,6 +222,7 @@ export function loadConfig(options: LoadConfigOptions = {}): NodeConfig {
   applyEnv(root, options.env ?? process.env, []);
   if (options.overrides) overlay(root, options.overrides, '');
   config.dataDir = path.resolve(config.dataDir);
+  config.workers.workloadModules = config.workers.workloadModules.map((file) => path.resolve(file));
   validateConfig(config);
   return config;
 }

@@ -20,6 +20,8 @@ export interface WorkerInit {
   policy: WorkerPolicy;
   /** Only the first process of a worker may create keys; the others must unseal them. */
   mayProvisionKeys: boolean;
+  /** Absolute paths of extra workload modules to load and measure. */
+  workloadModules: string[];
 }
 
 /**

@@ -77,9 +77,10 @@ const SOURCE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '
 /** The folders whose code runs inside the worker and therefore defines its identity. */
 const MEASURED_FOLDERS = ['crypto', 'protocol', 'workorder', 'workloads', 'enclave', 'attestation'];
 
-/** SHA-256 over the path and content of every source file the worker runs: the simulated MRENCLAVE. */
-export function measureWorkerCode(): string {
+/** SHA-256 over the path and content of every source file the worker runs, extra workload modules included: the simulated MRENCLAVE. */
+export function measureWorkerCode(extraModules: readonly string[] = []): string {
   const hash = crypto.createHash('sha256');
+  for (const file of [...extraModules].sort()) hash.update(`module ${path.basename(file)}\n`).update(fs.readFileSync(file));
   for (const folder of MEASURED_FOLDERS) {
     const dir = path.join(SOURCE_ROOT, folder);
     if (!fs.existsSync(dir)) continue;

@@ -5,6 +5,7 @@
  * over Node IPC; never reachable from the network.
  */
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import { bytesToBase64, bytesToHex, utf8 } from '../crypto/encoding.js';
 import {
   encryptionKeyFromPem,
@@ -21,7 +22,7 @@ import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash, workOrderOutcomeDigest } from '../protocol/hashing.js';
 import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
 import { createSimulatedEvidence, SIMULATED_NOTICE, SIMULATED_PROOF_TYPE } from '../attestation/simulated.js';
-import { defaultWorkloads, DirectoryIo } from '../workloads/index.js';
+import { defaultWorkloads, DirectoryIo, type Workload } from '../workloads/index.js';
 import type { WorkOrderOutcome } from '../store/store.js';
 import { openWorkOrder, sealWorkOrderResult, type WorkerSecrets } from '../workorder/worker.js';
 import { createLogger } from '../log/index.js';
@@ -92,7 +93,7 @@ function unsealState(init: WorkerInit, measurement: string, sealKey: Buffer, sea
 }
 
 function loadState(init: WorkerInit): WorkerState {
-  const measurement = measureWorkerCode();
+  const measurement = measureWorkerCode(init.workloadModules);
   const sealKey = sealingKey(loadPlatformSecret(init.dataDir), measurement);
   const sealedFile = path.join(init.dataDir, 'workers', init.workerId, 'sealed-keys');
   const sealed = unsealState(init, measurement, sealKey, sealedFile);
@@ -197,6 +198,11 @@ async function handle(message: ManagerToWorker): Promise<void> {
   if (message.type === 'init') {
     state = loadState(message);
     workloads = defaultWorkloads(workloadIo(state));
+    for (const file of message.workloadModules) {
+      const module = (await import(pathToFileURL(file).href)) as { workloads?: Workload[] };
+      if (!Array.isArray(module.workloads)) throw new Error(`workload module ${file} exports no \`workloads\` array`);
+      for (const workload of module.workloads) workloads.register(workload);
+    }
     log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
     send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
     return;

@@ -135,6 +135,7 @@ export class EnclaveManager {
         requesterKeyBinding: enclave.requesterKeyBinding,
       },
       mayProvisionKeys: true,
+      workloadModules: workers.workloadModules,
     };
     let identity: WorkerPublicIdentity | undefined;
     for (let index = 0; index < workers.processesPerWorker; index += 1) {
