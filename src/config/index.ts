@@ -31,6 +31,9 @@ export interface NodeConfig {
     lookUpPageSize: number;
     /** Bearer token for WorkerRegister/Update/SetStatus; "" disables those methods. */
     operatorToken: string;
+    /** PEM certificate (chain) and private key files: the listener serves HTTPS. Both "" = plain HTTP. */
+    tlsCertFile: string;
+    tlsKeyFile: string;
     /**
      * URI prefixes this node may POST a completion notice to (a work order's notifyUri). Empty: a
      * work order with a notifyUri is refused, since calling requester-chosen URIs from the host is an SSRF risk.
@@ -90,6 +93,8 @@ export function defaultConfig(): NodeConfig {
       maxSyncWaitMs: 60_000,
       lookUpPageSize: 100,
       operatorToken: '',
+      tlsCertFile: '',
+      tlsKeyFile: '',
       notifyUriPrefixes: [],
       requesterRatePerSecond: 0,
       requesterBurst: 100,
@@ -181,11 +186,20 @@ export function environmentVariables(): { variable: string; setting: string }[] 
   return out;
 }
 
+function isLoopback(host: string): boolean {
+  return host === 'localhost' || host === '::1' || host.startsWith('127.');
+}
+
 function validateConfig(config: NodeConfig): void {
   const checks: [boolean, string][] = [
     [['all', 'listener', 'manager'].includes(config.role), 'role: must be all, listener or manager'],
     [Number.isInteger(config.listener.port) && config.listener.port >= 0 && config.listener.port < 65536, 'listener.port: must be 0–65535'],
     [config.workers.names.length > 0, 'workers.names: at least one worker'],
+    [(config.listener.tlsCertFile === '') === (config.listener.tlsKeyFile === ''), 'listener.tlsCertFile and listener.tlsKeyFile: give both or neither'],
+    [
+      config.listener.operatorToken === '' || config.listener.tlsCertFile !== '' || isLoopback(config.listener.host),
+      'listener.operatorToken: the token would cross the network in clear; serve TLS (listener.tlsCertFile/tlsKeyFile) or listen on loopback behind a TLS proxy',
+    ],
     [config.workers.processesPerWorker >= 1, 'workers.processesPerWorker: at least 1'],
     [config.enclave.lanesPerProcess >= 1, 'enclave.lanesPerProcess: at least 1'],
     [[2048, 3072, 4096].includes(config.enclave.rsaBits), 'enclave.rsaBits: 2048, 3072 or 4096'],

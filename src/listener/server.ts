@@ -3,7 +3,9 @@
  * only — body limits, JSON parsing, batches, notifications, operator authentication, health and
  * metrics — and never lets a malformed request reach a handler or crash the process.
  */
+import fs from 'node:fs';
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import crypto from 'node:crypto';
 import { ErrorCode, TcfError } from '../protocol/errors.js';
@@ -15,6 +17,9 @@ import { Metrics } from './metrics.js';
 export interface ListenerOptions {
   host: string;
   port: number;
+  /** PEM certificate chain and key files: serve HTTPS. Empty: plain HTTP (loopback or behind a TLS proxy). */
+  tlsCertFile?: string;
+  tlsKeyFile?: string;
   bodyLimitBytes: number;
   operatorToken: string;
   /** Largest number of calls in one batch. */
@@ -34,12 +39,16 @@ export class Listener {
   ) {}
 
   async start(): Promise<string> {
-    const server = http.createServer((request, response) => {
+    const onRequest = (request: http.IncomingMessage, response: http.ServerResponse) => {
       this.handle(request, response).catch((error: unknown) => {
         this.log.error('unhandled listener error', { error: String(error) });
         if (!response.headersSent) send(response, 500, errorResponse(null, { code: ErrorCode.INTERNAL_ERROR, message: 'internal error' }));
       });
-    });
+    };
+    const { tlsCertFile, tlsKeyFile } = this.options;
+    const server = tlsCertFile && tlsKeyFile
+      ? https.createServer({ cert: fs.readFileSync(tlsCertFile), key: fs.readFileSync(tlsKeyFile) }, onRequest)
+      : http.createServer(onRequest);
     server.keepAliveTimeout = 65_000;
     this.server = server;
     await new Promise<void>((resolve, reject) => {
@@ -53,7 +62,7 @@ export class Listener {
     const address = this.server?.address() as AddressInfo | null;
     if (!address) throw new Error('listener is not started');
     const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-    return `http://${host}:${address.port}`;
+    return `${this.server instanceof https.Server ? 'https' : 'http'}://${host}:${address.port}`;
   }
 
   async stop(): Promise<void> {
