@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { generateSigningKey, textToHex } from '../../src/crypto/index.js';
-import { receiptCreateParams, TcfClient, type Submission } from '../../src/client/index.js';
+import { receiptCreateParams, RpcCallError, TcfClient, type Submission } from '../../src/client/index.js';
 import { PostgresStore } from '../../src/store/index.js';
 import { buildWorkOrder, openWorkOrderResult } from '../../src/workorder/index.js';
 import { startNodeProcess, tempDir, type NodeProcess } from '../helpers/node-process.js';
@@ -96,5 +96,52 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     const sample = submissions[1]!;
     const again = await clients[0]!.rpc.call('WorkOrderGetResult', { workOrderId: sample.workOrderId });
     assert.equal(openWorkOrderResult(again, sample.built, worker.keys).outData[0]!.data.toString(), 'RESULT: order 1');
+  });
+
+  it('kill -9 of a listener in the middle of a batch: each of its work orders is either absent or completed once', async () => {
+    const workerId = managerA.workers[0]!.workerId;
+    const survivor = new TcfClient(listeners[0]!.url);
+    const worker = await survivor.trustedWorker(workerId);
+    const doomed = listeners[1]!;
+    const submissions: Submission[] = Array.from({ length: BATCH }, (_, index) => {
+      const built = buildWorkOrder({ worker: worker.keys, workloadId: textToHex('echo-result'), inData: [{ data: `late ${index}` }], responseTimeoutMSecs: 0 });
+      return { workOrderId: built.params.workOrderId, built, worker };
+    });
+    // One call per request, all at once; the listener dies as soon as the first is acknowledged.
+    const doomedClient = new TcfClient(doomed.url);
+    let firstAccepted: () => void = () => undefined;
+    const accepted = new Promise<void>((resolve) => (firstAccepted = resolve));
+    const inFlight = submissions.map((submission) =>
+      doomedClient.rpc.call('WorkOrderSubmit', submission.built.params).then(
+        () => firstAccepted(),
+        (error: unknown) => {
+          if (error instanceof RpcCallError && error.code === 5) firstAccepted();
+        },
+      ),
+    );
+    await accepted;
+    await doomed.kill9();
+    await Promise.all(inFlight);
+
+    let completed = 0;
+    let absent = 0;
+    for (const [index, submission] of submissions.entries()) {
+      try {
+        const opened = await survivor.waitForResult(submission, { timeoutMs: 60_000 });
+        assert.equal(opened.outData[0]!.data.toString(), `late ${index}`.replace(/^/, 'RESULT: '));
+        completed += 1;
+      } catch (error) {
+        assert.ok(error instanceof RpcCallError && error.code === 2 && /does not exist/.test(error.message), String(error));
+        absent += 1;
+      }
+    }
+    assert.equal(completed + absent, BATCH);
+    assert.ok(completed > 0, 'the listener accepted nothing before it died; the test proved nothing');
+    const db = new pg.Client({ connectionString: POSTGRES_URL });
+    await db.connect();
+    const stuck = await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state IN ('queued', 'processing')`);
+    await db.end();
+    assert.equal(stuck.rows[0].n, 0, 'nothing accepted was left behind');
+    process.stdout.write(`# listener killed mid-batch: ${completed} accepted and completed once, ${absent} never accepted\n`);
   });
 });
