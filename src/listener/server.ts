@@ -125,7 +125,12 @@ export class Listener {
       if (!(error instanceof TcfError)) {
         this.log.error('handler failed', { method, error: (error as Error).stack ?? String(error) });
       }
-      reply = errorResponse(id, error instanceof TcfError ? error : { code: ErrorCode.INTERNAL_ERROR, message: 'internal error' });
+      reply = errorResponse(
+        id,
+        error instanceof TcfError
+          ? error
+          : { code: ErrorCode.INTERNAL_ERROR, message: 'internal error: the service could not complete this call (its log says why); a work order it refused this way was not accepted' },
+      );
     }
     this.metrics.observe(method, 'error' in reply ? reply.error.code : 'ok', performance.now() - started);
     return isNotification ? undefined : reply;
