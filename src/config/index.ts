@@ -57,6 +57,8 @@ export interface NodeConfig {
      * (src/workloads/workload.ts). Their code becomes part of the worker's measurement.
      */
     workloadModules: string[];
+    /** Workers (by name) that accept only signed work orders; advertised in their details. */
+    signedOnly: string[];
   };
   enclave: {
     rsaBits: number;
@@ -106,6 +108,7 @@ export function defaultConfig(): NodeConfig {
       organizationId: '00000000000000000000000000000000000000000000000000000000000000aa',
       applicationTypeIds: ['00000000000000000000000000000000000000000000000000000000000000bb'],
       workloadModules: [],
+      signedOnly: [],
     },
     enclave: {
       rsaBits: 3072,

@@ -131,7 +131,7 @@ export class EnclaveManager {
       rsaBits: enclave.rsaBits,
       policy: {
         ivMode: enclave.ivMode,
-        requireRequesterSignature: enclave.requireRequesterSignature,
+        requireRequesterSignature: enclave.requireRequesterSignature || workers.signedOnly.includes(name),
         requesterKeyBinding: enclave.requesterKeyBinding,
       },
       mayProvisionKeys: true,
@@ -150,7 +150,7 @@ export class EnclaveManager {
     }
     if (!identity) return;
     this.workers.set(workerId, { name, workerId, identity });
-    await this.store.putWorker(this.workerRecord(workerId, identity));
+    await this.store.putWorker(this.workerRecord(workerId, identity, baseInit.policy.requireRequesterSignature));
     this.log.info('worker registered', {
       worker: name,
       workerId,
@@ -159,7 +159,7 @@ export class EnclaveManager {
     });
   }
 
-  private workerRecord(workerId: string, identity: WorkerPublicIdentity): WorkerRecord {
+  private workerRecord(workerId: string, identity: WorkerPublicIdentity, signedOnly: boolean): WorkerRecord {
     const { enclave, workers } = this.config;
     const workerTypeData: WorkerRecord['details']['workerTypeData'] = {
       verificationKey: identity.verificationKeyPem,
@@ -186,6 +186,7 @@ export class EnclaveManager {
         keyEncryptionAlgorithm: `RSA-OAEP-${enclave.rsaBits}`,
         dataEncryptionAlgorithm: 'AES-GCM-256',
         workOrderPayloadFormats: 'JSON-RPC',
+        requesterSignaturePolicy: signedOnly ? 'required' : 'optional',
         workerTypeData,
       },
     };

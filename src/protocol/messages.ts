@@ -60,6 +60,8 @@ export const workerDetails = object(
     keyEncryptionAlgorithm: string({ maxLength: 64 }),
     dataEncryptionAlgorithm: string({ maxLength: 64 }),
     workOrderPayloadFormats: optional(string({ maxLength: 256 })),
+    /** TCF: whether this worker refuses unsigned work orders, so requesters know before they submit. */
+    requesterSignaturePolicy: optional(oneOf(['required', 'optional'] as const)),
     workerTypeData,
   },
   { unknownFields: 'keep' },

@@ -180,7 +180,10 @@ export class TcsService {
     const worker = await this.store.getWorker(workerId);
     if (!worker) throw invalidParameter('params.workerId', `worker ${params.workerId} does not exist`);
     if (worker.status !== WorkerStatus.ACTIVE) throw invalidParameter('params.workerId', `worker ${params.workerId} is not active (status ${worker.status})`);
-    checkRequesterSignature(params, workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm), this.options);
+    checkRequesterSignature(params, workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm), {
+      requireRequesterSignature: this.options.requireRequesterSignature || worker.details.requesterSignaturePolicy === 'required',
+      requesterKeyBinding: this.options.requesterKeyBinding,
+    });
     if (params.notifyUri && !this.options.notifyUriPrefixes.some((prefix) => params.notifyUri!.startsWith(prefix))) {
       throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
     }
