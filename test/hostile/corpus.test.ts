@@ -10,13 +10,12 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import fc from 'fast-check';
 import { generateSigningKey, textToHex } from '../../src/crypto/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
-import { RpcCallError, TcfClient } from '../../src/client/index.js';
+import type { RunningNode } from '../../src/node/index.js';
+import { RpcCallError, type TcfClient } from '../../src/client/index.js';
 import { buildWorkOrder, type BuiltWorkOrder } from '../../src/workorder/index.js';
 import { expandBody, type HostileCase } from '../../scripts/make-hostile-corpus.js';
-import { PROJECT_ROOT, tempDir } from '../helpers/node-process.js';
+import { PROJECT_ROOT } from '../helpers/node-process.js';
+import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
 
 const corpus = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, 'test/hostile/corpus.json'), 'utf8')) as HostileCase[];
 
@@ -31,22 +30,17 @@ async function send(url: string, entry: HostileCase): Promise<{ status: number; 
 }
 
 describe('hostile input', () => {
+  let test: TestNode;
   let node: RunningNode;
-  let dataDir: string;
   let client: TcfClient;
   let workerId: string;
 
   before(async () => {
-    dataDir = tempDir('hostile');
-    node = await startNode(loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { names: ['hostile-a', 'hostile-b'], processesPerWorker: 1 }, enclave: { rsaBits: 2048 } } }), createLogger('test', { level: 'silent' }));
-    client = new TcfClient(node.url);
-    workerId = node.manager!.managedWorkers[0]!.workerId;
+    test = await startTestNode('hostile', { workers: { names: ['hostile-a', 'hostile-b'] } });
+    ({ node, client, workerId } = test);
   });
 
-  after(async () => {
-    await node.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => test.stop());
 
   it(`answers all ${corpus.length} corpus calls with the expected code and message, and keeps serving`, async () => {
     assert.ok(corpus.length >= 200, `the corpus holds ${corpus.length} calls`);

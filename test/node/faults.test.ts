@@ -4,44 +4,31 @@
  * outcome and one worker-signed receipt update, and the node goes on serving.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { generateSigningKey } from '../../src/crypto/index.js';
 import { ErrorCode, ReceiptStatus } from '../../src/protocol/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
-import { RpcCallError, TcfClient } from '../../src/client/index.js';
-import { PROJECT_ROOT, tempDir } from '../helpers/node-process.js';
+import type { RunningNode } from '../../src/node/index.js';
+import { RpcCallError, type TcfClient } from '../../src/client/index.js';
+import { PROJECT_ROOT } from '../helpers/node-process.js';
+import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
 
 describe('faults inside the worker', () => {
+  let test: TestNode;
   let node: RunningNode;
-  let dataDir: string;
   let client: TcfClient;
   let workerId: string;
   const signer = generateSigningKey();
 
   before(async () => {
-    dataDir = tempDir('faults');
-    const config = loadConfig({
-      env: {},
-      overrides: {
-        dataDir,
-        listener: { port: 0 },
-        workers: { processesPerWorker: 1, workloadModules: [path.join(PROJECT_ROOT, 'test/fixtures/fault-workloads.ts')] },
-        enclave: { rsaBits: 2048, workOrderTimeoutMs: 1_000, claimLeaseMs: 5_000, maxAttempts: 2, lanesPerProcess: 1 },
-      },
+    test = await startTestNode('faults', {
+      workers: { workloadModules: [path.join(PROJECT_ROOT, 'test/fixtures/fault-workloads.ts')] },
+      enclave: { workOrderTimeoutMs: 1_000, claimLeaseMs: 5_000, maxAttempts: 2, lanesPerProcess: 1 },
     });
-    node = await startNode(config, createLogger('test', { level: 'silent' }));
-    client = new TcfClient(node.url);
-    workerId = node.manager!.managedWorkers[0]!.workerId;
+    ({ node, client, workerId } = test);
   });
 
-  after(async () => {
-    await node.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => test.stop());
 
   async function expectFailure(workload: string, message: RegExp): Promise<string> {
     const submission = await client.submit({ workerId, workload, inputs: ['x'], signer, responseTimeoutMs: 0 });

@@ -5,35 +5,26 @@
  * from anyone without the worker's key is refused.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { base64ToBytes, bytesToBase64, ecdsaSignDigest, ecdsaVerifyDigest, generateEncryptionKey, generateSigningKey, textToHex, verifyingKeyFromPem } from '../../src/crypto/index.js';
 import { encryptionKeyAnnouncementHash, ErrorCode } from '../../src/protocol/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
-import { RpcCallError, TcfClient } from '../../src/client/index.js';
+import type { RunningNode } from '../../src/node/index.js';
+import { RpcCallError, type TcfClient } from '../../src/client/index.js';
 import { buildWorkOrder, openWorkOrderResult } from '../../src/workorder/index.js';
-import { tempDir } from '../helpers/node-process.js';
+import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
 
 describe('encryption-key rotation', () => {
+  let test: TestNode;
   let node: RunningNode;
   let client: TcfClient;
   let workerId: string;
-  let dataDir: string;
 
   before(async () => {
-    dataDir = tempDir('keys');
-    const config = loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { processesPerWorker: 2 }, enclave: { rsaBits: 2048 } } });
-    node = await startNode(config, createLogger('test', { level: 'silent' }));
-    client = new TcfClient(node.url);
-    workerId = node.manager!.managedWorkers[0]!.workerId;
+    test = await startTestNode('keys', { workers: { processesPerWorker: 2 } });
+    ({ node, client, workerId } = test);
   });
 
-  after(async () => {
-    await node.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => test.stop());
 
   it('rotates: new key served with a worker-signed announcement; old-key work orders still open; all processes use the new key', async () => {
     const before = await client.rpc.call('EncryptionKeyGet', { workerId });

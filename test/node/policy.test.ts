@@ -4,36 +4,28 @@
  * worker), while its neighbour on the same node accepts them.
  */
 import assert from 'node:assert/strict';
-import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { generateSigningKey, textToHex } from '../../src/crypto/index.js';
 import { ErrorCode } from '../../src/protocol/index.js';
 import { buildWorkOrder } from '../../src/workorder/index.js';
-import { loadConfig } from '../../src/config/index.js';
-import { createLogger } from '../../src/log/index.js';
-import { startNode, type RunningNode } from '../../src/node/index.js';
+import type { RunningNode } from '../../src/node/index.js';
 import { workerIdForName } from '../../src/manager/index.js';
-import { RpcCallError, TcfClient } from '../../src/client/index.js';
-import { tempDir } from '../helpers/node-process.js';
+import { RpcCallError, type TcfClient } from '../../src/client/index.js';
+import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
 
 describe('per-worker requester-signature policy', () => {
+  let test: TestNode;
   let node: RunningNode;
-  let dataDir: string;
   let client: TcfClient;
   const strict = workerIdForName('strict-worker');
   const relaxed = workerIdForName('relaxed-worker');
 
   before(async () => {
-    dataDir = tempDir('policy');
-    const config = loadConfig({ env: {}, overrides: { dataDir, listener: { port: 0 }, workers: { names: ['strict-worker', 'relaxed-worker'], signedOnly: ['strict-worker'], processesPerWorker: 1 }, enclave: { rsaBits: 2048 } } });
-    node = await startNode(config, createLogger('test', { level: 'silent' }));
-    client = new TcfClient(node.url);
+    test = await startTestNode('policy', { workers: { names: ['strict-worker', 'relaxed-worker'], signedOnly: ['strict-worker'] } });
+    ({ node, client } = test);
   });
 
-  after(async () => {
-    await node.stop();
-    fs.rmSync(dataDir, { recursive: true, force: true });
-  });
+  after(() => test.stop());
 
   it('is advertised in each worker\'s details', async () => {
     assert.equal((await client.getWorker(strict)).details.requesterSignaturePolicy, 'required');
