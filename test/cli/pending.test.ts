@@ -4,25 +4,10 @@
  * worker ever takes, so they stay pending for as long as the test needs.
  */
 import assert from 'node:assert/strict';
-import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { startNodeProcess, tempDir, TCF_BIN, type NodeProcess } from '../helpers/node-process.js';
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
-
-function tcf(args: string[], env: Record<string, string>): Promise<Run> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [TCF_BIN, ...args], { env: { ...process.env, TCF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
-      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
-    });
-  });
-}
+import { startNodeProcess, tcf, tempDir, type NodeProcess } from '../helpers/node-process.js';
 
 describe('tcf result and submit while a work order is still pending', () => {
   let listenerOnly: NodeProcess;

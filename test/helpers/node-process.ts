@@ -2,7 +2,7 @@
  * Starts a real TCS node as a separate OS process (`bin/tcf.js node start --json`) on a free port,
  * the way users run it, and gives tests its URL, pids and a way to stop or kill -9 it.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -81,4 +81,19 @@ export async function waitForExit(pid: number, timeoutMs = 10_000): Promise<void
     if (Date.now() > deadline) throw new Error(`process ${pid} still alive after ${timeoutMs} ms`);
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
+}
+
+export interface TcfRun {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs the real `tcf` binary and collects its exit code and output. */
+export function tcf(args: string[], env: Record<string, string>): Promise<TcfRun> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [TCF_BIN, ...args], { env: { ...process.env, TCF_LOG_LEVEL: 'warn', ...env }, timeout: 60_000 }, (error, stdout, stderr) => {
+      resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
+    });
+  });
 }
