@@ -74,13 +74,16 @@ export function readSealed(file: string, key: Uint8Array): Buffer | undefined {
 }
 
 const SOURCE_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
-/** The folders whose code runs inside the worker and therefore defines its identity. */
-const MEASURED_FOLDERS = ['crypto', 'protocol', 'workorder', 'workloads', 'enclave', 'attestation'];
+/** The folders whose code runs inside the worker and therefore defines its identity; the workloads' files come from their registry. */
+const MEASURED_FOLDERS = ['crypto', 'protocol', 'workorder', 'enclave', 'attestation'];
 
-/** SHA-256 over the path and content of every source file the worker runs, extra workload modules included: the simulated MRENCLAVE. */
-export function measureWorkerCode(extraModules: readonly string[] = []): string {
+/**
+ * SHA-256 over the path and content of every source file the worker runs — its own folders and the
+ * files behind its registered workloads (WorkloadRegistry.measurementInputs) — the simulated MRENCLAVE.
+ */
+export function measureWorkerCode(workloadFiles: readonly string[]): string {
   const hash = crypto.createHash('sha256');
-  for (const file of [...extraModules].sort()) hash.update(`module ${path.basename(file)}\n`).update(fs.readFileSync(file));
+  for (const file of [...workloadFiles].sort()) hash.update(`workload ${path.basename(file)}\n`).update(fs.readFileSync(file));
   for (const folder of MEASURED_FOLDERS) {
     const dir = path.join(SOURCE_ROOT, folder);
     if (!fs.existsSync(dir)) continue;

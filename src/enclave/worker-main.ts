@@ -22,7 +22,7 @@ import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash, workOrderOutcomeDigest } from '../protocol/hashing.js';
 import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
 import { createSimulatedEvidence, SIMULATED_NOTICE, SIMULATED_PROOF_TYPE } from '../attestation/simulated.js';
-import { defaultWorkloads, DirectoryIo, type Workload } from '../workloads/index.js';
+import { defaultWorkloads, DirectoryIo, type Workload, type WorkloadRegistry } from '../workloads/index.js';
 import type { WorkOrderOutcome } from '../store/store.js';
 import { openWorkOrder, sealWorkOrderResult, type WorkerSecrets } from '../workorder/worker.js';
 import { createLogger } from '../log/index.js';
@@ -92,8 +92,8 @@ function unsealState(init: WorkerInit, measurement: string, sealKey: Buffer, sea
   return state;
 }
 
-function loadState(init: WorkerInit): WorkerState {
-  const measurement = measureWorkerCode(init.workloadModules);
+function loadState(init: WorkerInit, workloadFiles: readonly string[]): WorkerState {
+  const measurement = measureWorkerCode(workloadFiles);
   const sealKey = sealingKey(loadPlatformSecret(init.dataDir), measurement);
   const sealedFile = path.join(init.dataDir, 'workers', init.workerId, 'sealed-keys');
   const sealed = unsealState(init, measurement, sealKey, sealedFile);
@@ -127,12 +127,12 @@ function openWithAnyKey(state: WorkerState, request: WorkOrderRequest) {
   throw lastError;
 }
 
-async function processWorkOrder(state: WorkerState, requestId: number, workOrderId: string, request: WorkOrderRequest, workloads: ReturnType<typeof defaultWorkloads>): Promise<WorkerToManager> {
+async function processWorkOrder(state: WorkerState, requestId: number, workOrderId: string, request: WorkOrderRequest, workloads: WorkloadRegistry): Promise<WorkerToManager> {
   let outcome: WorkOrderOutcome;
   try {
     const workload = workloads.resolve(request.workloadId);
     const { opened, secrets } = openWithAnyKey(state, request);
-    const outputs = await workload.process(opened.inputs, { io: workloadIo(state) });
+    const outputs = await workload.process(opened.inputs, { io: workloads.io });
     outcome = { result: sealWorkOrderResult(opened, outputs, secrets) };
   } catch (error) {
     const failure = error instanceof TcfError
@@ -143,10 +143,15 @@ async function processWorkOrder(state: WorkerState, requestId: number, workOrder
   return { type: 'processed', requestId, workOrderId, outcome, completionUpdate: completionUpdate(state, request, outcome) };
 }
 
-let io: DirectoryIo | undefined;
-function workloadIo(state: WorkerState): DirectoryIo {
-  io ??= new DirectoryIo(state.init.workloadDataDir);
-  return io;
+/** The example workloads plus the operator's workload modules, all sharing the hosted-data plug-in. */
+async function loadWorkloads(init: WorkerInit): Promise<WorkloadRegistry> {
+  const registry = defaultWorkloads(new DirectoryIo(init.workloadDataDir));
+  for (const file of init.workloadModules) {
+    const module = (await import(pathToFileURL(file).href)) as { workloads?: Workload[] };
+    if (!Array.isArray(module.workloads)) throw new Error(`workload module ${file} exports no \`workloads\` array`);
+    for (const workload of module.workloads) registry.register(workload);
+  }
+  return registry;
 }
 
 /** The worker's receipt update for an outcome: PROCESSED for a result, FAILED for an error, signed by the attested key. */
@@ -184,10 +189,14 @@ function rotateKey(state: WorkerState, requestId: number, encryptionKeyNonce: st
 }
 
 let state: WorkerState | undefined;
-let workloads: ReturnType<typeof defaultWorkloads> | undefined;
+let workloads: WorkloadRegistry | undefined;
+
+/** Settles when init has; later messages wait for it, so none can overtake the worker's set-up. */
+let initialised: Promise<void> | undefined;
 
 process.on('message', (message: ManagerToWorker) => {
-  void handle(message).catch((error: unknown) => {
+  const handled = message.type === 'init' ? (initialised = handle(message)) : (initialised ?? Promise.resolve()).then(() => handle(message));
+  void handled.catch((error: unknown) => {
     send({ type: 'fatal', message: (error as Error).message ?? String(error) });
     process.exitCode = 1;
     process.disconnect?.();
@@ -196,13 +205,8 @@ process.on('message', (message: ManagerToWorker) => {
 
 async function handle(message: ManagerToWorker): Promise<void> {
   if (message.type === 'init') {
-    state = loadState(message);
-    workloads = defaultWorkloads(workloadIo(state));
-    for (const file of message.workloadModules) {
-      const module = (await import(pathToFileURL(file).href)) as { workloads?: Workload[] };
-      if (!Array.isArray(module.workloads)) throw new Error(`workload module ${file} exports no \`workloads\` array`);
-      for (const workload of module.workloads) workloads.register(workload);
-    }
+    workloads = await loadWorkloads(message);
+    state = loadState(message, workloads.measurementInputs());
     log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
     send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
     return;
@@ -211,7 +215,7 @@ async function handle(message: ManagerToWorker): Promise<void> {
   if (message.type === 'process') send(await processWorkOrder(state, message.requestId, message.workOrderId, message.request, workloads));
   else if (message.type === 'rotate-key') send(rotateKey(state, message.requestId, message.encryptionKeyNonce, message.tag));
   else if (message.type === 'reload-keys') {
-    state = loadState(state.init);
+    state = loadState(state.init, workloads.measurementInputs());
     send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
   }
 }

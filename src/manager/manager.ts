@@ -253,7 +253,7 @@ export class EnclaveManager {
 
   /** Claims and runs one work order; false when the queue had none for this worker. */
   private async workOnce(slot: Slot, owner: string): Promise<boolean> {
-    if (!slot.process.running) await this.replaceProcess(slot);
+    if (slot.restarting || !slot.process.running) await this.replaceProcess(slot);
     const { enclave } = this.config;
     const order = await this.store.claimWorkOrder(owner, enclave.claimLeaseMs, [slot.workerId]);
     if (!order) return false;
@@ -290,9 +290,11 @@ export class EnclaveManager {
 
   private replaceProcess(slot: Slot): Promise<void> {
     slot.restarting ??= (async () => {
-      slot.process = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
-      await slot.process.start(START_TIMEOUT_MS);
-      this.log.info('worker process replaced', { worker: slot.name, pid: slot.process.pid });
+      // Published only once ready, so no lane sends work to a process still initialising.
+      const fresh = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
+      await fresh.start(START_TIMEOUT_MS);
+      slot.process = fresh;
+      this.log.info('worker process replaced', { worker: slot.name, pid: fresh.pid });
     })().finally(() => {
       slot.restarting = undefined;
     });

@@ -36,7 +36,6 @@ export class WorkerProcess {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
-  private exitListeners: ((code: number | null, signal: NodeJS.Signals | null) => void)[] = [];
 
   constructor(private readonly init: WorkerInit) {}
 
@@ -48,15 +47,6 @@ export class WorkerProcess {
     return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
   }
 
-  /** Requests sent and not yet answered. */
-  get inFlight(): number {
-    return this.pending.size;
-  }
-
-  onExit(listener: (code: number | null, signal: NodeJS.Signals | null) => void): void {
-    this.exitListeners.push(listener);
-  }
-
   async start(timeoutMs: number): Promise<WorkerPublicIdentity> {
     const child = fork(WORKER_ENTRY, [], { execArgv: WORKER_EXEC_ARGV, serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     this.child = child;
@@ -66,7 +56,6 @@ export class WorkerProcess {
     child.on('exit', (code, signal) => {
       this.child = undefined;
       this.failAll(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
-      for (const listener of this.exitListeners) listener(code, signal);
     });
     const ready = await this.request(this.init, 'ready', timeoutMs);
     return (ready as Extract<WorkerToManager, { type: 'ready' }>).identity;
