@@ -54,7 +54,7 @@ export function newWorkOrder(n: number, workerId: string, requesterId = 'cc01'):
   return { workOrderId, workerId, requesterId, request: workOrderRequest(workOrderId, workerId, requesterId), submittedAt: 1_700_000_000_000 + n };
 }
 
-function receiptCreate(workOrderId: string, fields: Partial<ReceiptCreate> = {}): ReceiptCreate {
+export function receiptCreate(workOrderId: string, fields: Partial<ReceiptCreate> = {}): ReceiptCreate {
   return {
     workOrderId,
     workerServiceId: 'dd01',

@@ -10,7 +10,7 @@ import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { LmdbStore, openStore } from '../../src/store/index.js';
-import { id, newWorkOrder, storeConformance, workerRecord } from './conformance.js';
+import { id, newWorkOrder, receiptCreate, storeConformance, workerRecord } from './conformance.js';
 
 const temporaryDirectories: string[] = [];
 function temporaryDirectory(): string {
@@ -50,18 +50,7 @@ describe('LmdbStore on disk', () => {
     const orders = [newWorkOrder(1, id(1)), newWorkOrder(2, id(1)), newWorkOrder(3, id(1))];
     for (const order of orders) await first.submitWorkOrder(order, { maxPending: 10 });
     const claimed = await first.claimWorkOrder('m', 60_000);
-    await first.createReceipt({
-      workOrderId: orders[1]!.workOrderId,
-      workerServiceId: 'dd01',
-      workerId: id(1),
-      requesterId: 'cc01',
-      receiptCreateStatus: 0,
-      workOrderRequestHash: 'AA==',
-      requesterGeneratedNonce: '1',
-      requesterSignature: 'AA==',
-      signatureRules: 'SHA-256/SECP256K1',
-      receiptVerificationKey: 'receipt-pem',
-    });
+    await first.createReceipt(receiptCreate(orders[1]!.workOrderId, { workerId: id(1) }));
     await first.close();
 
     const reopened = new LmdbStore(directory);
