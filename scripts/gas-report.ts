@@ -10,7 +10,7 @@
  * steady state (a registry's first entry also pays for starting its list).
  */
 import { ReceiptStatus, successResponse } from '../src/protocol/index.js';
-import { DEFAULT_LOOKUP_PAGE_SIZE, type LedgerTransaction } from '../src/proxy/ethereum/index.js';
+import { COMPILER_SETTINGS, DEFAULT_LOOKUP_PAGE_SIZE, type LedgerTransaction } from '../src/proxy/ethereum/index.js';
 import {
   Account,
   makeReceipt,
@@ -23,7 +23,6 @@ import {
   type TestChain,
   type TestWorker,
 } from '../test/proxy/ethereum/fixtures.js';
-import { COMPILER_SETTINGS } from './build-contracts.js';
 
 interface Row {
   operation: string;

@@ -10,7 +10,7 @@ import { HDNodeWallet, JsonRpcProvider, Wallet } from 'ethers';
 /** Foundry's and Hardhat's development mnemonic. Its keys are public: they must never hold value on a real chain. */
 export const DEV_MNEMONIC = 'test test test test test test test test test test test junk';
 export const DEV_CHAIN_ID = 31337;
-/** The EVM rules the contracts are compiled for (scripts/build-contracts.ts); anvil runs the same, so gas figures match. */
+/** The EVM rules the contracts are compiled for (compile.ts); anvil runs the same, so gas figures match. */
 export const ANVIL_HARDFORK = 'cancun';
 
 export interface DevAccount {

@@ -1,5 +1,5 @@
 /**
- * The compiled contracts as scripts/build-contracts.ts writes them (build/contracts.json): ABI and
+ * The compiled contracts as compile.ts writes them (build/contracts.json): ABI and
  * creation bytecode of each deployable contract, with the compiler version and the hash of the sources
  * they came from. Deployment and the ledger client take their ABIs from here, so the Solidity sources
  * stay the one definition of the on-chain interface.

@@ -1,5 +1,5 @@
 /**
- * The contract build (scripts/build-contracts.ts) on copies of the real sources: it writes every
+ * The contract build (src/proxy/ethereum/compile.ts) on copies of the real sources: it writes every
  * deployable contract's ABI and bytecode, answers from its cache until a source changes, and fails,
  * with solc's own message, on a compile error and on a warning.
  */
@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import { CONTRACTS_DIR, ContractCompileError, compileContracts } from '../../../scripts/build-contracts.js';
+import { CONTRACTS_DIR, ContractCompileError, compileContracts } from '../../../src/proxy/ethereum/index.js';
 import { CONTRACT_NAMES, readContractArtifacts } from '../../../src/proxy/ethereum/index.js';
 
 describe('contract build', () => {

@@ -7,7 +7,7 @@
  */
 import assert from 'node:assert/strict';
 import { Contract, isError, type LogDescription } from 'ethers';
-import { compileContracts } from '../../../scripts/build-contracts.js';
+import { compileContracts } from '../../../src/proxy/ethereum/index.js';
 import { createSimulatedEvidence } from '../../../src/attestation/index.js';
 import {
   bytesToBase64,
