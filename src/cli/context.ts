@@ -1,5 +1,6 @@
 /**
- * What the client commands share: the options that reach a TCS (--url, --json, --policy), the
+ * What the client commands share: the options that reach a TCS or a ledger (--url, or --ledger
+ * ethereum with --rpc, --contracts and an account; --json, --policy), the
  * requester's home ($TCF_HOME or ~/.tcf) with its key pair, and the saved secrets of asynchronous
  * work orders, which `tcf result` needs to open their results later. Those files hold the work
  * order's session key and per-item keys — secrets that decrypt its inputs and result — so they are
@@ -15,12 +16,18 @@ import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, type TrustPolicy } from '../a
 import type { TrustedWorker } from '../attestation/worker-trust.js';
 import { TcfClient, type Submission } from '../client/client.js';
 import { WorkOrderSubmitParams } from '../protocol/messages.js';
+import { AccountError, connectLedger, EthereumRequesterBackend, type AccountChoice, type ConnectOptions, type LedgerConnection } from '../proxy/ethereum/index.js';
 import { validate } from '../protocol/schema.js';
 
 export interface ClientFlags {
   url: string;
   json?: boolean;
   policy: string;
+  ledger: string;
+  rpc?: string;
+  contracts?: string;
+  accountKey?: string;
+  devAccount?: number;
 }
 
 export class CliUsageError extends Error {
@@ -28,10 +35,72 @@ export class CliUsageError extends Error {
 }
 
 export function withClientOptions(command: Command): Command {
-  return command
-    .option('--url <url>', 'the TCS to talk to', process.env.TCF_URL ?? 'http://127.0.0.1:1947')
+  return withAccountOptions(
+    command
+      .option('--url <url>', 'the TCS to talk to (direct model)', process.env.TCF_URL ?? 'http://127.0.0.1:1947')
+      .option('--ledger <model>', 'direct (JSON-RPC to --url) or ethereum (the contracts at --contracts, through --rpc)', process.env.TCF_LEDGER ?? 'direct')
+      .option('--contracts <file>', 'with --ledger ethereum: the deployment file of `tcf contracts deploy`', process.env.TCF_ETHEREUM_CONTRACTS),
+  )
     .option('--policy <policy>', 'trust policy for worker evidence: development (allows the simulated TEE) or hardware', 'development')
     .option('--json', 'one JSON document on stdout, for scripts');
+}
+
+/** The Ethereum node and the account that pays for transactions: shared by the client commands, the connector and the deployer. */
+export function withAccountOptions(command: Command): Command {
+  return command
+    .option('--rpc <url>', 'the Ethereum node\'s JSON-RPC URL', process.env.TCF_ETHEREUM_RPC)
+    .option('--account-key <file>', 'file holding the Ethereum account\'s private key (0x-hex); or set TCF_ETHEREUM_KEY')
+    .option('--dev-account <n>', 'use public development account n (local development chains only)', wholeNumber);
+}
+
+/** The account chosen by --account-key, TCF_ETHEREUM_KEY or --dev-account; undefined when none is (read-only). */
+export function accountChoice(flags: { accountKey?: string; devAccount?: number }): AccountChoice | undefined {
+  if (flags.accountKey !== undefined && flags.devAccount !== undefined) throw new CliUsageError('give --account-key or --dev-account, not both');
+  if (flags.devAccount !== undefined) return { devAccount: flags.devAccount };
+  if (flags.accountKey !== undefined) {
+    try {
+      return { privateKey: fs.readFileSync(flags.accountKey, 'utf8') };
+    } catch (error) {
+      throw new CliUsageError(`--account-key ${flags.accountKey}: ${(error as Error).message}`);
+    }
+  }
+  const fromEnvironment = process.env.TCF_ETHEREUM_KEY;
+  return fromEnvironment ? { privateKey: fromEnvironment } : undefined;
+}
+
+/**
+ * Connects to the contracts named by --rpc and --contracts. The connection closes when the command's
+ * action returns, unless the command keeps running after that (the connector) and closes it itself.
+ */
+export async function ledgerFor(
+  flags: { rpc?: string; contracts?: string; accountKey?: string; devAccount?: number },
+  lifetime: 'command' | 'caller-closes' = 'command',
+): Promise<LedgerConnection> {
+  if (!flags.rpc) throw new CliUsageError('the Ethereum ledger needs --rpc <url> (or TCF_ETHEREUM_RPC)');
+  if (!flags.contracts) throw new CliUsageError('the Ethereum ledger needs --contracts <deployment file> (or TCF_ETHEREUM_CONTRACTS)');
+  const options: ConnectOptions = { rpcUrl: flags.rpc, deploymentFile: flags.contracts };
+  const account = accountChoice(flags);
+  if (account) options.account = account;
+  let connection: LedgerConnection;
+  try {
+    connection = await connectLedger(options);
+  } catch (error) {
+    if (error instanceof AccountError) throw new CliUsageError(error.message);
+    throw error;
+  }
+  if (lifetime === 'command') onCommandEnd(() => connection.close());
+  return connection;
+}
+
+const endActions: (() => void)[] = [];
+
+/** Runs when the command has finished, whatever its outcome (main.ts calls runCommandEndActions). */
+export function onCommandEnd(action: () => void): void {
+  endActions.push(action);
+}
+
+export function runCommandEndActions(): void {
+  for (const action of endActions.splice(0)) action();
 }
 
 /** Parses a whole-number option value, so a typo is a usage error (exit 2) instead of a NaN sent to the TCS. */
@@ -46,8 +115,14 @@ export function trustPolicy(flags: ClientFlags): TrustPolicy {
   throw new CliUsageError(`--policy must be development or hardware, not ${JSON.stringify(flags.policy)}`);
 }
 
-export function clientFor(flags: ClientFlags): TcfClient {
-  return new TcfClient(flags.url, { trustPolicy: trustPolicy(flags) });
+/** The SDK client for the chosen way in: the TCS at --url, or the contracts on an Ethereum chain. */
+export async function clientFor(flags: ClientFlags): Promise<TcfClient> {
+  const options = { trustPolicy: trustPolicy(flags) };
+  if (flags.ledger === 'direct') return new TcfClient(flags.url, options);
+  if (flags.ledger !== 'ethereum') throw new CliUsageError(`--ledger must be direct or ethereum, not ${JSON.stringify(flags.ledger)}`);
+  const { ledger, deployment } = await ledgerFor(flags);
+  // A chain answers in blocks, not milliseconds: polling faster than a block only costs the node.
+  return new TcfClient(new EthereumRequesterBackend(ledger, deployment), { ...options, pollIntervalMs: 500 });
 }
 
 /** The requester's private folder: keys and saved work-order secrets live here, readable by the owner only. */

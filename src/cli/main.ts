@@ -7,12 +7,15 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerConnectorCommands } from './commands/connector.js';
+import { registerContractCommands } from './commands/contracts.js';
 import { registerDemoCommand } from './commands/demo.js';
 import { registerKeyCommands } from './commands/keys.js';
 import { registerNodeCommands } from './commands/node.js';
 import { registerReceiptCommands } from './commands/receipts.js';
 import { registerSubmitCommands } from './commands/submit.js';
 import { registerWorkerCommands } from './commands/workers.js';
+import { runCommandEndActions } from './context.js';
 import { ExitCode, reportFailure } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -30,10 +33,14 @@ registerWorkerCommands(program);
 registerSubmitCommands(program);
 registerReceiptCommands(program);
 registerKeyCommands(program);
+registerContractCommands(program);
+registerConnectorCommands(program);
 
 try {
   await program.parseAsync(process.argv);
+  runCommandEndActions();
 } catch (error) {
+  runCommandEndActions();
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) process.exit(0);
     // Commander has already explained the mistake on stderr; a script asking for JSON still gets JSON.

@@ -1,5 +1,6 @@
 /**
- * TcfClient: the requester's SDK for the direct model. It refuses to use a worker whose evidence and
+ * TcfClient: the requester's SDK, for the direct model (a TCS's listener) and the proxy model (a
+ * ledger) alike — the way in is a RequesterBackend. It refuses to use a worker whose evidence and
  * key binding do not pass the caller's trust policy, builds and encrypts work orders with the core's
  * requester code, waits for results (synchronously or by polling) and verifies and decrypts them, and
  * creates and reads receipts.
@@ -7,7 +8,7 @@
 import { bytesToBase64, bytesToHex, isHex, textToHex } from '../crypto/encoding.js';
 import { requesterIdForKey, type SigningKeyPair } from '../crypto/keys.js';
 import { ecdsaSignDigest, randomBytes, type HashingAlgorithm } from '../crypto/primitives.js';
-import { ErrorCode, ReceiptStatus } from '../protocol/errors.js';
+import { ReceiptStatus } from '../protocol/errors.js';
 import { receiptCreateHash, receiptUpdateHash } from '../protocol/hashing.js';
 import { workerDetails, type LookUpResult, type ReceiptCreate, type ReceiptRetrieveResult, type ReceiptUpdateRetrieveResult, type WorkerRecord } from '../protocol/messages.js';
 import { validate } from '../protocol/schema.js';
@@ -15,13 +16,14 @@ import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/evidence.js
 import { trustWorker, type TrustedWorker } from '../attestation/worker-trust.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type InputItem, type OpenedResult, type OutputRequest } from '../workorder/requester.js';
 import type { IvMode } from '../workorder/items.js';
-import { JsonRpcClient, RpcCallError, TransportError, type RpcClientOptions } from './rpc-client.js';
+import { DirectBackend, type ReceiptFilter, type RequesterBackend, type WorkerFilter } from './backend.js';
+import { TransportError, type JsonRpcClient, type RpcClientOptions } from './rpc-client.js';
 import type { NotifyListener } from './notify.js';
 
 export interface TcfClientOptions extends RpcClientOptions {
   /** Evidence policy every worker must pass before use. Default: DEVELOPMENT_POLICY (allows the simulated TEE). */
   trustPolicy?: TrustPolicy;
-  /** Interval between WorkOrderGetResult polls. */
+  /** Interval between result polls (default 100 ms). */
   pollIntervalMs?: number;
 }
 
@@ -33,7 +35,7 @@ export interface SubmitOptions {
   outputs?: readonly OutputRequest[];
   /** Sign the request; requesterId becomes the hash of this key. */
   signer?: SigningKeyPair;
-  /** How long the TCS may hold the call for a synchronous answer; 0 = always asynchronous. */
+  /** How long the TCS may hold the call for a synchronous answer; 0 = always asynchronous. A ledger always answers later. */
   responseTimeoutMs?: number;
   ivMode?: IvMode;
   workOrderId?: string;
@@ -84,30 +86,37 @@ export function receiptCreateParams(submission: Submission, signer: SigningKeyPa
 }
 
 export class TcfClient {
-  readonly rpc: JsonRpcClient;
+  readonly backend: RequesterBackend;
   private readonly trustPolicy: TrustPolicy;
   private readonly pollIntervalMs: number;
 
-  constructor(url: string, options: TcfClientOptions = {}) {
-    this.rpc = new JsonRpcClient(url, options);
+  /** A TCS listener's URL (direct model), or any RequesterBackend such as a ledger's. */
+  constructor(target: string | RequesterBackend, options: TcfClientOptions = {}) {
+    this.backend = typeof target === 'string' ? new DirectBackend(target, options) : target;
     this.trustPolicy = options.trustPolicy ?? DEVELOPMENT_POLICY;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
   }
 
-  /** All worker ids matching the filter, following LookUpNext until the last page. */
-  async lookUpWorkers(filter: { workerType?: number; organizationId?: string; applicationTypeId?: string } = {}): Promise<string[]> {
+  /** The JSON-RPC client of a direct-model client, for calls the SDK does not wrap. */
+  get rpc(): JsonRpcClient {
+    if (this.backend instanceof DirectBackend) return this.backend.rpc;
+    throw new Error(`this client talks to ${this.backend.description}, not to a JSON-RPC listener`);
+  }
+
+  /** All worker ids matching the filter, following the lookup tags until the last page. */
+  async lookUpWorkers(filter: WorkerFilter = {}): Promise<string[]> {
     const ids: string[] = [];
-    let page: LookUpResult = await this.rpc.call('WorkerLookUp', filter);
+    let page: LookUpResult = await this.backend.lookUpWorkers(filter);
     ids.push(...page.ids);
     while (page.lookupTag) {
-      page = await this.rpc.call('WorkerLookUpNext', { ...filter, lookUpTag: page.lookupTag });
+      page = await this.backend.lookUpWorkers(filter, page.lookupTag);
       ids.push(...page.ids);
     }
     return ids;
   }
 
   async getWorker(workerId: string): Promise<WorkerRecord> {
-    const worker = await this.rpc.call('WorkerRetrieve', { workerId });
+    const worker = await this.backend.retrieveWorker(workerId);
     const details = validate(workerDetails, worker.details, 'result.details');
     if (!details.ok) throw new TransportError(`worker ${workerId}: ${details.error.message}`);
     return { ...worker, workerId, details: details.value };
@@ -134,31 +143,24 @@ export class TcfClient {
     if (options.notifyUri) buildOptions.notifyUri = options.notifyUri;
     const built = buildWorkOrder(buildOptions);
     const submission: Submission = { workOrderId: built.params.workOrderId, built, worker };
-    try {
-      const result = await this.rpc.call('WorkOrderSubmit', built.params);
-      submission.opened = openWorkOrderResult(result, built, worker.keys);
-    } catch (error) {
-      if (!(error instanceof RpcCallError && error.code === ErrorCode.PENDING)) throw error;
-    }
+    const result = await this.backend.submitWorkOrder(built.params);
+    if (result) submission.opened = openWorkOrderResult(result, built, worker.keys);
     return submission;
   }
 
-  /** Polls WorkOrderGetResult until the result arrives, then verifies and decrypts it. */
+  /** Polls for the result until it arrives, then verifies and decrypts it. */
   async waitForResult(submission: Submission, options: WaitOptions = {}): Promise<OpenedResult> {
     if (submission.opened) return submission.opened;
     const started = Date.now();
     const deadline = started + (options.timeoutMs ?? 5 * 60_000);
     if (options.notifications) await options.notifications.waitFor(submission.workOrderId, Math.max(0, deadline - Date.now()));
     for (;;) {
-      try {
-        const result = await this.rpc.call('WorkOrderGetResult', { workOrderId: submission.workOrderId });
-        submission.opened = openWorkOrderResult(result, submission.built, submission.worker.keys);
+      const poll = await this.backend.pollResult(submission.workOrderId);
+      if ('result' in poll) {
+        submission.opened = openWorkOrderResult(poll.result, submission.built, submission.worker.keys);
         return submission.opened;
-      } catch (error) {
-        if (!(error instanceof RpcCallError && error.code === ErrorCode.PENDING)) throw error;
-        const state = (error.data as { state?: string } | undefined)?.state;
-        options.onPending?.(Date.now() - started, state);
       }
+      options.onPending?.(Date.now() - started, poll.state);
       if (Date.now() >= deadline) throw new ResultTimeoutError(`no result for work order ${submission.workOrderId} after ${Date.now() - started} ms`);
       await new Promise((resolve) => setTimeout(resolve, this.pollIntervalMs));
     }
@@ -172,13 +174,13 @@ export class TcfClient {
 
   /** Creates the receipt of a submitted work order, signed by the requester key that signed it. */
   async createReceipt(submission: Submission, signer: SigningKeyPair, status: number = ReceiptStatus.PENDING): Promise<void> {
-    await this.rpc.call('WorkOrderReceiptCreate', receiptCreateParams(submission, signer, status));
+    await this.backend.createReceipt(receiptCreateParams(submission, signer, status));
   }
 
   /** Adds a requester update (e.g. COMPLETED once the result was accepted). */
   async updateReceipt(workOrderId: string, signer: SigningKeyPair, updateType: number, updateData: string, algorithm: HashingAlgorithm = 'SHA-256'): Promise<void> {
     const fields = { workOrderId, updateType, updateData };
-    await this.rpc.call('WorkOrderReceiptUpdate', {
+    await this.backend.updateReceipt({
       ...fields,
       updaterId: requesterIdForKey(signer.publicKey),
       updateSignature: bytesToBase64(ecdsaSignDigest(signer.privateKey, receiptUpdateHash(fields, algorithm))),
@@ -188,17 +190,15 @@ export class TcfClient {
   }
 
   retrieveReceipt(workOrderId: string): Promise<ReceiptRetrieveResult> {
-    return this.rpc.call('WorkOrderReceiptRetrieve', { workOrderId });
+    return this.backend.retrieveReceipt(workOrderId);
   }
 
   retrieveReceiptUpdate(workOrderId: string, updateIndex: number): Promise<ReceiptUpdateRetrieveResult> {
-    return this.rpc.call('WorkOrderReceiptUpdateRetrieve', { workOrderId, updateIndex });
+    return this.backend.retrieveReceiptUpdate(workOrderId, updateIndex);
   }
 
   /** One page of receipt ids; pass the previous page's lookupTag to continue. */
-  lookUpReceipts(filter: { workerServiceId?: string; workerId?: string; requesterId?: string; receiptStatus?: number }, lookupTag?: string): Promise<LookUpResult> {
-    return lookupTag
-      ? this.rpc.call('WorkOrderReceiptLookUpNext', { ...filter, lastLookUpTag: lookupTag })
-      : this.rpc.call('WorkOrderReceiptLookUp', filter);
+  lookUpReceipts(filter: ReceiptFilter, lookupTag?: string): Promise<LookUpResult> {
+    return this.backend.lookUpReceipts(filter, lookupTag);
   }
 }

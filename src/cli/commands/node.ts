@@ -3,13 +3,13 @@
  * until SIGINT/SIGTERM, optionally walking through one worked example against itself.
  */
 import type { Command } from 'commander';
-import { environmentVariables, loadConfig, type Json } from '../../config/index.js';
+import { environmentVariables, loadConfig, type Json, type NodeConfig } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
 import { startNode } from '../../node/node.js';
 import { runWorkedExample } from '../example.js';
 import { printJson, say } from '../output.js';
 
-interface StartFlags {
+export interface NodeFlags {
   config?: string;
   host?: string;
   port?: string;
@@ -19,15 +19,16 @@ interface StartFlags {
   workers?: string;
   processes?: string;
   nodeId?: string;
+}
+
+interface StartFlags extends NodeFlags {
   example?: boolean;
   json?: boolean;
 }
 
-export function registerNodeCommands(program: Command): void {
-  const node = program.command('node').description('Run a Trusted Compute Service node.');
-  node
-    .command('start')
-    .description('Start a TCS: JSON-RPC listener, enclave manager and simulated-TEE worker processes.')
+/** The options that shape a node, shared by `tcf node start` and `tcf connector ethereum`. */
+export function withNodeOptions(command: Command): Command {
+  return command
     .option('-c, --config <file>', 'JSON config file (defaults are documented in docs/configuration.md)')
     .option('--host <host>', 'listener address', undefined)
     .option('-p, --port <port>', 'listener port (0 = any free port)')
@@ -36,7 +37,33 @@ export function registerNodeCommands(program: Command): void {
     .option('--role <role>', 'all | listener | manager')
     .option('--workers <names>', 'comma-separated worker names (workerId = SHA-256 of the name)')
     .option('--processes <n>', 'worker processes per worker')
-    .option('--node-id <id>', 'stable name of this node (its claims carry it across restarts)')
+    .option('--node-id <id>', 'stable name of this node (its claims carry it across restarts)');
+}
+
+/** Defaults, then the config file, then TCF_* variables, then these flags. */
+export function nodeConfigFromFlags(flags: NodeFlags): NodeConfig {
+  const overrides: Record<string, Json> = {};
+  const listener: Record<string, Json> = {};
+  const workers: Record<string, Json> = {};
+  if (flags.host !== undefined) listener.host = flags.host;
+  if (flags.port !== undefined) listener.port = Number(flags.port);
+  if (flags.workers !== undefined) workers.names = flags.workers.split(',').map((name) => name.trim()).filter(Boolean);
+  if (flags.processes !== undefined) workers.processesPerWorker = Number(flags.processes);
+  if (Object.keys(listener).length > 0) overrides.listener = listener;
+  if (Object.keys(workers).length > 0) overrides.workers = workers;
+  if (flags.dataDir !== undefined) overrides.dataDir = flags.dataDir;
+  if (flags.store !== undefined) overrides.store = flags.store;
+  if (flags.role !== undefined) overrides.role = flags.role;
+  if (flags.nodeId !== undefined) overrides.nodeId = flags.nodeId;
+  const loadOptions: Parameters<typeof loadConfig>[0] = { overrides };
+  if (flags.config !== undefined) loadOptions.file = flags.config;
+  return loadConfig(loadOptions);
+}
+
+export function registerNodeCommands(program: Command): void {
+  const node = program.command('node').description('Run a Trusted Compute Service node.');
+  withNodeOptions(node.command('start'))
+    .description('Start a TCS: JSON-RPC listener, enclave manager and simulated-TEE worker processes.')
     .option('--example', 'after start, run one worked example work order against this node and explain each step')
     .option('--json', 'print the ready line as JSON (for scripts)')
     .addHelpText(
@@ -53,22 +80,7 @@ export function registerNodeCommands(program: Command): void {
       ].join('\n'),
     )
     .action(async (flags: StartFlags) => {
-      const overrides: Record<string, Json> = {};
-      const listener: Record<string, Json> = {};
-      const workers: Record<string, Json> = {};
-      if (flags.host !== undefined) listener.host = flags.host;
-      if (flags.port !== undefined) listener.port = Number(flags.port);
-      if (flags.workers !== undefined) workers.names = flags.workers.split(',').map((name) => name.trim()).filter(Boolean);
-      if (flags.processes !== undefined) workers.processesPerWorker = Number(flags.processes);
-      if (Object.keys(listener).length > 0) overrides.listener = listener;
-      if (Object.keys(workers).length > 0) overrides.workers = workers;
-      if (flags.dataDir !== undefined) overrides.dataDir = flags.dataDir;
-      if (flags.store !== undefined) overrides.store = flags.store;
-      if (flags.role !== undefined) overrides.role = flags.role;
-      if (flags.nodeId !== undefined) overrides.nodeId = flags.nodeId;
-      const loadOptions: Parameters<typeof loadConfig>[0] = { overrides };
-      if (flags.config !== undefined) loadOptions.file = flags.config;
-      const config = loadConfig(loadOptions);
+      const config = nodeConfigFromFlags(flags);
       const log = createLogger('tcs');
       const running = await startNode(config, log);
       const workerList = running.manager?.managedWorkers.map((worker) => ({ name: worker.name, workerId: worker.workerId })) ?? [];

@@ -46,7 +46,7 @@ export function registerReceiptCommands(program: Command): void {
     .option('--status <n>', 'only this current status (0 PENDING, 1 COMPLETED, 2 PROCESSED, 3 FAILED, 4 REJECTED)', wholeNumber)
     .addHelpText('after', '\nExample:\n  tcf receipts list --requester "$(tcf keys show --json | jq -r .requesterId)"')
     .action(async (flags: ClientFlags & { requester?: string; worker?: string; status?: number }) => {
-      const client = clientFor(flags);
+      const client = await clientFor(flags);
       const filter: { requesterId?: string; workerId?: string; receiptStatus?: number } = {};
       if (flags.requester) filter.requesterId = flags.requester;
       if (flags.worker) filter.workerId = flags.worker;
@@ -68,7 +68,7 @@ export function registerReceiptCommands(program: Command): void {
     .argument('<workOrderId>', 'the work order whose receipt to show')
     .addHelpText('after', '\nExample:\n  tcf receipts show 3f2a…c9 --json')
     .action(async (workOrderId: string, flags: ClientFlags) => {
-      const client = clientFor(flags);
+      const client = await clientFor(flags);
       const receipt = await client.retrieveReceipt(workOrderId);
       const updates = [];
       const count = await countUpdates(client, workOrderId);

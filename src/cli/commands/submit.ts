@@ -91,9 +91,9 @@ export function registerSubmitCommands(program: Command): void {
     )
     .action(async (flags: SubmitFlags) => {
       if (flags.in.length === 0) throw new CliUsageError('give at least one --in');
-      const client = clientFor(flags);
+      const client = await clientFor(flags);
       const workerId = flags.worker ?? (await client.lookUpWorkers())[0];
-      if (!workerId) throw new CliUsageError(`the TCS at ${flags.url} has no workers`);
+      if (!workerId) throw new CliUsageError(`${client.backend.description} has no workers`);
       const timeoutMs = flags.timeout;
       const options: Parameters<TcfClient['submit']>[0] = {
         workerId,
@@ -140,7 +140,7 @@ export function registerSubmitCommands(program: Command): void {
     .option('--out <file>', 'also write the decrypted outputs (concatenated) to a file')
     .addHelpText('after', '\nExit code 6 means "still pending" (without --wait, or when --wait times out).\n\nExample:\n  tcf result 3f2a…c9 --wait --json')
     .action(async (workOrderId: string, flags: ClientFlags & { wait?: boolean; timeout: number; out?: string }) => {
-      const client = clientFor(flags);
+      const client = await clientFor(flags);
       const submission = loadOrder(workOrderId);
       if (flags.wait) return report(await waitWithProgress(client, submission, flags.timeout), submission, flags);
       try {

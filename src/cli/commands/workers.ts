@@ -59,7 +59,7 @@ export function registerWorkerCommands(program: Command): void {
     .option('--app <hex>', 'only this applicationTypeId')
     .addHelpText('after', '\nExample:\n  tcf workers list --type 1\n  tcf workers list --json | jq -r ".[].workerId"')
     .action(async (flags: ClientFlags & { type?: number; org?: string; app?: string }) => {
-      const client = clientFor(flags);
+      const client = await clientFor(flags);
       const filter: { workerType?: number; organizationId?: string; applicationTypeId?: string } = {};
       if (flags.type !== undefined) filter.workerType = flags.type;
       if (flags.org) filter.organizationId = flags.org;
@@ -82,7 +82,7 @@ export function registerWorkerCommands(program: Command): void {
     .argument('<workerId>', 'hex worker id')
     .addHelpText('after', '\nExample:\n  tcf workers show e4cdc5e47be41f69274cdc36af99cb675a3896b60230932f71a2602123a0590a')
     .action(async (workerId: string, flags: ClientFlags) => {
-      const worker = await clientFor(flags).getWorker(workerId);
+      const worker = await (await clientFor(flags)).getWorker(workerId);
       const judged = verdict(worker, flags);
       if (flags.json) return printJson({ ...worker, ...judged });
       const { details } = worker;

@@ -10,3 +10,6 @@ export * from './artifacts.js';
 export * from './compile.js';
 export * from './deploy.js';
 export * from './ledger.js';
+export * from './requester-backend.js';
+export * from './connector.js';
+export * from './connect.js';

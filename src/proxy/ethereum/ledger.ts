@@ -60,6 +60,19 @@ export interface LedgerWorkOrder {
   response?: WorkOrderResponse;
 }
 
+/** Where an event sits on chain, so a follower can resume after it and notice a re-org. */
+export interface EventPosition {
+  blockNumber: number;
+  blockHash: string;
+  logIndex: number;
+  transactionHash: string;
+}
+
+export interface EventQueryOptions {
+  /** Blocks per eth_getLogs request (default 2000): public nodes cap the range one request may cover. */
+  blocksPerQuery?: number;
+}
+
 /** A mined transaction of this ledger. */
 export interface LedgerTransaction {
   transactionHash: string;
@@ -68,7 +81,7 @@ export interface LedgerTransaction {
 }
 
 /** One workOrderSubmitted event, with its position on chain so a connector can follow and resume. */
-export interface WorkOrderSubmittedEvent {
+export interface WorkOrderSubmittedEvent extends EventPosition {
   workOrderId: string;
   workerId: string;
   requesterId: string;
@@ -76,10 +89,13 @@ export interface WorkOrderSubmittedEvent {
   requesterAccount: string;
   /** The submitted request, checked against the WorkOrderSubmit schema and the event's ids; anyone can submit anything. */
   request: Validation<WorkOrderRequest>;
-  blockNumber: number;
-  blockHash: string;
-  logIndex: number;
-  transactionHash: string;
+}
+
+/** One workOrderReceiptCreated event: the worker's account may now add its update. */
+export interface ReceiptCreatedEvent extends EventPosition {
+  workOrderId: string;
+  workerId: string;
+  requesterId: string;
 }
 
 export interface LedgerOptions {
@@ -165,6 +181,10 @@ function parseWorkOrderResponse(json: string, workOrderId: string): WorkOrderRes
   const rpcError: RpcErrorObject = { code: error.code, message: error.message };
   if (error.data !== undefined) rpcError.data = error.data;
   return { jsonrpc: '2.0', id: value.id, error: rpcError };
+}
+
+function position(log: EventLog): EventPosition {
+  return { blockNumber: log.blockNumber, blockHash: log.blockHash, logIndex: log.index, transactionHash: log.transactionHash };
 }
 
 function toLedgerError(operation: string, error: unknown): unknown {
@@ -307,40 +327,60 @@ export class EthereumLedger {
    * The workOrderSubmitted events of blocks fromBlock..toBlock (inclusive), in chain order, read
    * `blocksPerQuery` blocks at a time. "latest" is resolved once, when iteration starts.
    */
-  async *workOrderSubmittedEvents(
-    fromBlock: number,
-    toBlock: number | 'latest',
-    options: { blocksPerQuery?: number } = {},
-  ): AsyncGenerator<WorkOrderSubmittedEvent> {
-    const step = options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY;
-    const provider = this.workOrderRegistry.runner?.provider;
-    if (!provider) throw new Error('the ledger runner must be connected to a provider');
-    const last = toBlock === 'latest' ? await provider.getBlockNumber() : toBlock;
-    for (let start = fromBlock; start <= last; start += step) {
-      const end = Math.min(start + step - 1, last);
-      let logs;
-      try {
-        logs = await this.workOrderRegistry.queryFilter('workOrderSubmitted', start, end);
-      } catch (error) {
-        throw toLedgerError('workOrderSubmitted events', error);
-      }
-      for (const log of logs as EventLog[]) {
-        const workOrderId = idFromChain(log.args.getValue('workOrderId') as string);
-        const workerId = idFromChain(log.args.getValue('workerId') as string);
-        const requesterId = idFromChain(log.args.getValue('requesterId') as string);
-        const json = log.args.getValue('workOrderRequest') as string;
-        yield {
-          workOrderId,
-          workerId,
-          requesterId,
-          requesterAccount: log.args.getValue('senderAddress') as string,
-          request: checkSubmittedRequest(json, workOrderId, workerId, requesterId),
-          blockNumber: log.blockNumber,
-          blockHash: log.blockHash,
-          logIndex: log.index,
-          transactionHash: log.transactionHash,
-        };
-      }
+  async *workOrderSubmittedEvents(fromBlock: number, toBlock: number | 'latest', options: EventQueryOptions = {}): AsyncGenerator<WorkOrderSubmittedEvent> {
+    for await (const log of this.events(this.workOrderRegistry, 'workOrderSubmitted', fromBlock, toBlock, options)) {
+      const workOrderId = idFromChain(log.args.getValue('workOrderId') as string);
+      const workerId = idFromChain(log.args.getValue('workerId') as string);
+      const requesterId = idFromChain(log.args.getValue('requesterId') as string);
+      const json = log.args.getValue('workOrderRequest') as string;
+      yield {
+        workOrderId,
+        workerId,
+        requesterId,
+        requesterAccount: log.args.getValue('senderAddress') as string,
+        request: checkSubmittedRequest(json, workOrderId, workerId, requesterId),
+        ...position(log),
+      };
+    }
+  }
+
+  /** The workOrderReceiptCreated events of blocks fromBlock..toBlock (inclusive), in chain order. */
+  async *receiptCreatedEvents(fromBlock: number, toBlock: number | 'latest', options: EventQueryOptions = {}): AsyncGenerator<ReceiptCreatedEvent> {
+    for await (const log of this.events(this.receiptRegistry, 'workOrderReceiptCreated', fromBlock, toBlock, options)) {
+      yield {
+        workOrderId: idFromChain(log.args.getValue('workOrderId') as string),
+        workerId: idFromChain(log.args.getValue('workerId') as string),
+        requesterId: idFromChain(log.args.getValue('requesterId') as string),
+        ...position(log),
+      };
+    }
+  }
+
+  /** The hash of block `blockNumber`, or undefined when the chain has no such block. */
+  async blockHash(blockNumber: number): Promise<string | undefined> {
+    const block = await this.provider().getBlock(blockNumber);
+    return block?.hash ?? undefined;
+  }
+
+  async blockNumber(): Promise<number> {
+    return this.provider().getBlockNumber();
+  }
+
+  /** The address transactions are sent from (undefined for a read-only ledger). */
+  async account(): Promise<string | undefined> {
+    return this.signer?.getAddress();
+  }
+
+  /** Waits until every transaction this ledger's account has sent is mined, so what the chain says is final for it. */
+  async settle(options: { pollMs?: number; timeoutMs?: number } = {}): Promise<void> {
+    const address = await this.account();
+    if (!address) return;
+    const deadline = Date.now() + (options.timeoutMs ?? 10 * 60_000);
+    for (;;) {
+      const [pending, mined] = await Promise.all([this.provider().getTransactionCount(address, 'pending'), this.provider().getTransactionCount(address, 'latest')]);
+      if (pending <= mined) return;
+      if (Date.now() > deadline) throw new Error(`${pending - mined} transaction(s) from ${address} are still not mined`);
+      await new Promise((resolve) => setTimeout(resolve, options.pollMs ?? 1_000));
     }
   }
 
@@ -417,6 +457,27 @@ export class EthereumLedger {
   }
 
   // ------------------------------------------------------------------------------------------------
+
+  private provider(): Provider {
+    const provider = this.workOrderRegistry.runner?.provider;
+    if (!provider) throw new Error('the ledger runner must be connected to a provider');
+    return provider;
+  }
+
+  private async *events(contract: Contract, event: string, fromBlock: number, toBlock: number | 'latest', options: EventQueryOptions): AsyncGenerator<EventLog> {
+    const step = options.blocksPerQuery ?? DEFAULT_BLOCKS_PER_QUERY;
+    const last = toBlock === 'latest' ? await this.provider().getBlockNumber() : toBlock;
+    for (let start = fromBlock; start <= last; start += step) {
+      const end = Math.min(start + step - 1, last);
+      let logs;
+      try {
+        logs = await contract.queryFilter(event, start, end);
+      } catch (error) {
+        throw toLedgerError(`${event} events`, error);
+      }
+      yield* logs as EventLog[];
+    }
+  }
 
   private async send(method: string, contract: Contract, args: unknown[]): Promise<LedgerTransaction> {
     const signer = this.signer;

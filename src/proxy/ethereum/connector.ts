@@ -1,0 +1,402 @@
+/**
+ * The Ethereum connector: the bridge between the proxy model's contracts and a TCS's store.
+ *
+ * It registers the TCS's workers on chain (its account becomes their registrant, the only account that
+ * may complete their work orders), follows the workOrderSubmitted events of those workers, puts each
+ * work order in the store's queue for the enclave manager, and posts the worker's signed response —
+ * and, once the requester has created a receipt, the worker's signed receipt update — back to the chain.
+ *
+ * Safety rests on three rules:
+ * - It acts only on blocks at least `confirmations` deep, so a re-org shallower than that never
+ *   touches what it has acted on. A deeper one is noticed (the remembered block's hash changed) and the
+ *   connector re-reads from further back.
+ * - Each work order is in the store before the cursor moves past its block, and cursor and owed
+ *   completions are written together (one atomic file replace), so a restart never skips one.
+ * - Every action first asks the chain whether it was already done (work order completed, worker's
+ *   receipt update present), and a restart first waits for its own sent transactions to be mined, so
+ *   re-reading blocks never completes a work order twice or adds a second receipt update.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { ErrorCode, LAST_RECEIPT_UPDATE, ReceiptStatus, TcfError, type RpcErrorObject } from '../../protocol/errors.js';
+import { canonicalId } from '../../protocol/ids.js';
+import type { RpcResponse } from '../../protocol/rpc.js';
+import type { Logger } from '../../log/index.js';
+import type { Store, WorkOrderOutcome } from '../../store/store.js';
+import type { Deployment } from './deploy.js';
+import { LedgerError, WorkOrderStatus, type EthereumLedger, type WorkOrderSubmittedEvent } from './ledger.js';
+
+/** Registration makes a worker active; any other status in the store is set right after. */
+const WORKER_ACTIVE = 1;
+
+export interface ConnectorOptions {
+  ledger: EthereumLedger;
+  deployment: Deployment;
+  store: Store;
+  /** The connector's memory: last block read and completions still owed. One file per chain and registry. */
+  stateFile: string;
+  /** Blocks an event must be buried under before the connector acts on it (the re-org depth it survives). */
+  confirmations: number;
+  /** How often to look for new blocks and finished work orders. */
+  pollIntervalMs: number;
+  /** The store's cap on queued work; a full queue makes the connector wait, not drop. */
+  maxPendingWorkOrders: number;
+  /** How often the workers' on-chain records are compared with the store's (key rotations, status). */
+  workerSyncIntervalMs?: number;
+  blocksPerQuery?: number;
+  log: Logger;
+}
+
+/** A completion the connector owes the chain. `error` is set for a request the TCS never queued (it was invalid). */
+interface OwedCompletion {
+  error?: RpcErrorObject;
+  /** The block of our completion transaction; the entry is dropped once that block is confirmed. */
+  completedAtBlock?: number;
+}
+
+interface ConnectorState {
+  version: 1;
+  chainId: number;
+  workOrderRegistry: string;
+  /** Every event up to and including this block has been handed to the store. */
+  cursor: { blockNumber: number; blockHash: string | undefined };
+  owed: Record<string, OwedCompletion>;
+}
+
+export interface ConnectorStatus {
+  cursorBlock: number;
+  owed: number;
+  handedOff: number;
+  completed: number;
+  receiptUpdates: number;
+}
+
+/** The connector's file name for a deployment: one per chain and work order registry. */
+export function connectorStateFileName(deployment: Deployment): string {
+  return `ethereum-connector-${deployment.chainId}-${deployment.addresses.workOrderRegistry.toLowerCase()}.json`;
+}
+
+/** The response a worker's outcome is posted as: what WorkOrderGetResult would answer in the direct model. */
+export function outcomeResponse(workOrderId: string, outcome: WorkOrderOutcome): RpcResponse {
+  return 'result' in outcome ? { jsonrpc: '2.0', id: workOrderId, result: outcome.result } : { jsonrpc: '2.0', id: workOrderId, error: outcome.error };
+}
+
+export class EthereumConnector {
+  private readonly options: Required<Omit<ConnectorOptions, 'blocksPerQuery'>> & { blocksPerQuery?: number };
+  private state!: ConnectorState;
+  /** Workers whose work orders this connector serves: registered on chain by its account. */
+  private readonly workerIds = new Set<string>();
+  private running = false;
+  private loop: Promise<void> | undefined;
+  private wake: (() => void) | undefined;
+  private unsubscribe: (() => void) | undefined;
+  private lastWorkerSync = 0;
+  private readonly counters = { handedOff: 0, completed: 0, receiptUpdates: 0 };
+
+  constructor(options: ConnectorOptions) {
+    this.options = { workerSyncIntervalMs: 60_000, ...options };
+  }
+
+  get status(): ConnectorStatus {
+    return { cursorBlock: this.state.cursor.blockNumber, owed: Object.keys(this.state.owed).length, ...this.counters };
+  }
+
+  /** Waits for this account's own transactions, registers the workers, and starts following the chain. */
+  async start(): Promise<void> {
+    const { ledger, log } = this.options;
+    this.state = this.loadState();
+    const account = await ledger.account();
+    if (!account) throw new Error('the connector needs a ledger that can send transactions');
+    await ledger.settle();
+    await this.syncWorkers();
+    log.info('following the chain', {
+      account,
+      chainId: this.options.deployment.chainId,
+      workOrderRegistry: this.options.deployment.addresses.workOrderRegistry,
+      fromBlock: this.state.cursor.blockNumber + 1,
+      confirmations: this.options.confirmations,
+      owed: Object.keys(this.state.owed).length,
+    });
+    this.running = true;
+    this.unsubscribe = this.options.store.subscribe((event) => {
+      if (event.type === 'finished' && Object.hasOwn(this.state.owed, event.workOrderId)) this.wake?.();
+    });
+    this.loop = this.run();
+  }
+
+  /** Stops after the step in progress; the state file already holds everything needed to resume. */
+  async stop(): Promise<void> {
+    this.running = false;
+    this.unsubscribe?.();
+    this.wake?.();
+    await this.loop;
+  }
+
+  /** One pass: read confirmed blocks, hand their work orders to the store, post what is finished. Exposed for tests. */
+  async step(): Promise<void> {
+    if (Date.now() - this.lastWorkerSync >= this.options.workerSyncIntervalMs) await this.syncWorkers();
+    const head = await this.options.ledger.blockNumber();
+    await this.checkCursor();
+    await this.readBlocks(head - this.options.confirmations);
+    await this.postCompletions(head);
+  }
+
+  private async run(): Promise<void> {
+    while (this.running) {
+      try {
+        await this.step();
+      } catch (error) {
+        // The chain node or the store is unavailable, or a transaction failed: everything owed is still
+        // in the state file and the store, so the next pass retries it.
+        this.options.log.warn('connector pass failed; retrying', { error: (error as Error).message });
+      }
+      if (!this.running) break;
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, this.options.pollIntervalMs);
+        this.wake = () => {
+          clearTimeout(timer);
+          resolve();
+        };
+      });
+      this.wake = undefined;
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Workers
+
+  /** Registers the store's workers that the chain does not know, and brings changed details and status up to date. */
+  private async syncWorkers(): Promise<void> {
+    const { ledger, store, log } = this.options;
+    const account = (await ledger.account())!.toLowerCase();
+    for (const workerId of await allWorkerIds(store)) {
+      const local = await store.getWorker(workerId);
+      if (!local) continue;
+      const onChain = await ledger.retrieveWorker(workerId);
+      try {
+        if (!onChain) {
+          const { status: _status, ...registration } = local;
+          await ledger.registerWorker(registration);
+          if (local.status !== WORKER_ACTIVE) await ledger.setWorkerStatus({ workerId, status: local.status });
+          log.info('registered worker on chain', { workerId });
+        } else {
+          if (JSON.stringify(onChain.details) !== JSON.stringify(local.details)) {
+            await ledger.updateWorker({ workerId, details: local.details });
+            log.info('updated worker details on chain', { workerId });
+          }
+          if (onChain.status !== local.status) await ledger.setWorkerStatus({ workerId, status: local.status });
+        }
+        this.workerIds.add(canonicalId(workerId));
+      } catch (error) {
+        if (!(error instanceof LedgerError)) throw error;
+        this.workerIds.delete(canonicalId(workerId));
+        log.error('cannot serve this worker from the chain: its record there belongs to another account', { workerId, account, reason: error.reason });
+      }
+    }
+    this.lastWorkerSync = Date.now();
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Following the chain
+
+  /** Notices a re-org deeper than `confirmations` under the cursor and moves the cursor back before it. */
+  private async checkCursor(): Promise<void> {
+    const { cursor } = this.state;
+    if (cursor.blockHash === undefined) return;
+    const current = await this.options.ledger.blockHash(cursor.blockNumber);
+    if (current === cursor.blockHash) return;
+    const rewindTo = Math.max(this.options.deployment.deployedAtBlock - 1, cursor.blockNumber - Math.max(64, 2 * this.options.confirmations));
+    this.options.log.warn('the chain re-organised deeper than the confirmations; reading those blocks again', {
+      block: cursor.blockNumber,
+      rememberedHash: cursor.blockHash,
+      currentHash: current ?? null,
+      rewindTo,
+    });
+    this.state.cursor = { blockNumber: rewindTo, blockHash: await this.options.ledger.blockHash(rewindTo) };
+    this.saveState();
+  }
+
+  private async readBlocks(safeBlock: number): Promise<void> {
+    const from = this.state.cursor.blockNumber + 1;
+    if (safeBlock < from) return;
+    const query = this.options.blocksPerQuery === undefined ? {} : { blocksPerQuery: this.options.blocksPerQuery };
+    let handedThrough = safeBlock;
+    for await (const event of this.options.ledger.workOrderSubmittedEvents(from, safeBlock, query)) {
+      if (!this.workerIds.has(event.workerId)) continue;
+      const accepted = await this.handOff(event);
+      if (!accepted) {
+        // The store's queue is full: stop before this event's block and read it again next pass.
+        handedThrough = event.blockNumber - 1;
+        break;
+      }
+    }
+    for await (const event of this.options.ledger.receiptCreatedEvents(from, handedThrough, query)) {
+      // A work order not yet completed on chain gets its update right after its completion instead.
+      const owed = this.state.owed[event.workOrderId];
+      if (this.workerIds.has(event.workerId) && (!owed || owed.completedAtBlock !== undefined)) await this.postReceiptUpdate(event.workOrderId);
+    }
+    if (handedThrough >= from) {
+      this.state.cursor = { blockNumber: handedThrough, blockHash: await this.options.ledger.blockHash(handedThrough) };
+      this.saveState();
+    }
+  }
+
+  /** Puts the work order in the store (or notes the error to post); false when the queue is full. */
+  private async handOff(event: WorkOrderSubmittedEvent): Promise<boolean> {
+    const { store, ledger, log } = this.options;
+    const { workOrderId } = event;
+    if (Object.hasOwn(this.state.owed, workOrderId)) return true;
+    const onChain = await ledger.getWorkOrder(workOrderId).catch(() => undefined);
+    if (onChain?.status === WorkOrderStatus.COMPLETED) return true;
+    if (!event.request.ok) {
+      log.warn('work order on chain is not a valid request; completing it with the error', { workOrderId, error: event.request.error.message });
+      this.owe(workOrderId, { error: event.request.error.toRpcError() });
+      return true;
+    }
+    const request = event.request.value;
+    const outcome = await store.submitWorkOrder(
+      { workOrderId, workerId: event.workerId, requesterId: canonicalId(request.requesterId), request, submittedAt: Date.now() },
+      { maxPending: this.options.maxPendingWorkOrders },
+    );
+    if (outcome === 'busy') return false;
+    if (outcome === 'duplicate') {
+      const stored = await store.getWorkOrder(workOrderId);
+      if (!stored || JSON.stringify(stored.request) !== JSON.stringify(request)) {
+        this.owe(workOrderId, { error: new TcfError(ErrorCode.INVALID_PARAMETER, 'params.workOrderId: this id was already used for another work order at this TCS').toRpcError() });
+        return true;
+      }
+    } else {
+      this.counters.handedOff += 1;
+      log.info('work order from chain queued', { workOrderId, workerId: event.workerId, block: event.blockNumber });
+    }
+    this.owe(workOrderId, {});
+    return true;
+  }
+
+  private owe(workOrderId: string, completion: OwedCompletion): void {
+    this.state.owed[workOrderId] = completion;
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // Posting back
+
+  private async postCompletions(head: number): Promise<void> {
+    const { store, ledger, log } = this.options;
+    let changed = false;
+    const posts = Object.entries(this.state.owed).map(async ([workOrderId, owed]) => {
+      if (owed.completedAtBlock !== undefined) {
+        if (head - owed.completedAtBlock < this.options.confirmations) return;
+        const order = await ledger.getWorkOrder(workOrderId);
+        if (order?.status === WorkOrderStatus.COMPLETED) {
+          delete this.state.owed[workOrderId];
+        } else {
+          log.warn('our completion was re-organised away; posting it again', { workOrderId });
+          delete owed.completedAtBlock;
+        }
+        changed = true;
+        return;
+      }
+      let response: RpcResponse;
+      if (owed.error) response = { jsonrpc: '2.0', id: workOrderId, error: owed.error };
+      else {
+        const stored = await store.getWorkOrder(workOrderId);
+        if (!stored?.outcome) return;
+        response = outcomeResponse(workOrderId, stored.outcome);
+      }
+      const order = await ledger.getWorkOrder(workOrderId);
+      if (order?.status === WorkOrderStatus.SUBMITTED) {
+        try {
+          owed.completedAtBlock = (await ledger.completeWorkOrder(workOrderId, response)).blockNumber;
+          this.counters.completed += 1;
+          log.info('work order completed on chain', { workOrderId, block: owed.completedAtBlock, outcome: 'result' in response ? 'result' : 'error' });
+        } catch (error) {
+          if (!(error instanceof LedgerError)) throw error;
+          log.error('the chain refused the completion', { workOrderId, reason: error.reason });
+          return;
+        }
+      } else {
+        owed.completedAtBlock = await ledger.blockNumber();
+      }
+      changed = true;
+      if (!owed.error) await this.postReceiptUpdate(workOrderId);
+    });
+    const results = await Promise.allSettled(posts);
+    if (changed) this.saveState();
+    const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
+    if (failed) throw failed.reason;
+  }
+
+  /** Adds the worker's signed receipt update if the requester has created a receipt and the update is not there yet. */
+  private async postReceiptUpdate(workOrderId: string): Promise<void> {
+    const { store, ledger, log } = this.options;
+    const update = (await store.getWorkOrder(workOrderId))?.completionUpdate;
+    if (!update) return;
+    const receipt = await ledger.retrieveReceipt(workOrderId);
+    if (!receipt) return;
+    if (await ledger.retrieveReceiptUpdate(workOrderId, LAST_RECEIPT_UPDATE, update.updaterId)) return;
+    if (receipt.receiptCurrentStatus === ReceiptStatus.COMPLETED) {
+      log.warn('the requester closed the receipt before the worker could add its update', { workOrderId });
+      return;
+    }
+    try {
+      await ledger.updateReceipt(update);
+      this.counters.receiptUpdates += 1;
+      log.info('worker receipt update posted', { workOrderId, updateType: update.updateType });
+    } catch (error) {
+      if (!(error instanceof LedgerError)) throw error;
+      log.error('the chain refused the worker receipt update', { workOrderId, reason: error.reason });
+    }
+  }
+
+  // ------------------------------------------------------------------------------------------------
+  // State file
+
+  private loadState(): ConnectorState {
+    const { deployment, stateFile } = this.options;
+    const fresh: ConnectorState = {
+      version: 1,
+      chainId: deployment.chainId,
+      workOrderRegistry: deployment.addresses.workOrderRegistry.toLowerCase(),
+      cursor: { blockNumber: deployment.deployedAtBlock - 1, blockHash: undefined },
+      owed: {},
+    };
+    let text: string;
+    try {
+      text = fs.readFileSync(stateFile, 'utf8');
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return fresh;
+      throw error;
+    }
+    const saved = JSON.parse(text) as Partial<ConnectorState>;
+    if (saved.version !== 1 || saved.chainId !== fresh.chainId || saved.workOrderRegistry !== fresh.workOrderRegistry || !saved.cursor || !saved.owed) {
+      throw new Error(`${stateFile} is not this connector's state for chain ${fresh.chainId} and registry ${fresh.workOrderRegistry}; move it away to start over`);
+    }
+    return saved as ConnectorState;
+  }
+
+  /** Replaces the state file atomically: a crash leaves the old state or the new, never half of one. */
+  private saveState(): void {
+    const { stateFile } = this.options;
+    fs.mkdirSync(path.dirname(stateFile), { recursive: true, mode: 0o700 });
+    const temporary = `${stateFile}.tmp`;
+    const handle = fs.openSync(temporary, 'w', 0o600);
+    try {
+      fs.writeSync(handle, JSON.stringify(this.state));
+      fs.fsyncSync(handle);
+    } finally {
+      fs.closeSync(handle);
+    }
+    fs.renameSync(temporary, stateFile);
+  }
+}
+
+async function allWorkerIds(store: Store): Promise<string[]> {
+  const ids: string[] = [];
+  let after: string | undefined;
+  for (;;) {
+    const page = await store.lookUpWorkers({}, after, 100);
+    ids.push(...page.ids);
+    if (!page.nextCursor) return ids;
+    after = page.nextCursor;
+  }
+}
