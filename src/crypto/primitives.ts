@@ -91,9 +91,19 @@ export function rsaOaepUnwrap(privateKey: crypto.KeyObject, wrapped: Uint8Array)
 
 /**
  * Deterministic nonces per RFC 6979 with HMAC-SHA-1, as python-ecdsa's sign_digest_deterministic does by
- * default: this reproduces Avalon's signatures byte for byte. Any RFC 6979 hash is equally safe.
+ * default: this reproduces Avalon's signatures byte for byte. Any RFC 6979 hash is equally safe. The
+ * nonce generator's HMACs run on OpenSSL (same bytes, a fraction of the pure-JS cost).
  */
-const secp256k1Rfc6979Sha1 = ecdsa(secp256k1.Point, sha1);
+const secp256k1Rfc6979Sha1 = ecdsa(secp256k1.Point, sha1, {
+  hmac: (key: Uint8Array, message: Uint8Array) => crypto.createHmac('sha1', key).update(message).digest(),
+});
+
+/**
+ * Every signature multiplies the base point by its nonce. An 8-bit window table for it (built on first
+ * use: ~50 ms and ~10 MiB once per process) cuts a signature from ~0.45 to ~0.3 ms, and speeds up
+ * the base-point half of each verification; workers sign twice per work order.
+ */
+secp256k1.Point.BASE.precompute(8);
 
 /** DER ECDSA secp256k1 signature over a 32-byte digest (the digest is not hashed again). */
 export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array): Buffer {
