@@ -11,7 +11,7 @@ import { workOrderRequestHash } from '../protocol/hashing.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { LookUpResult, MethodParams, WorkerRetrieveResult, WorkOrderResult } from '../protocol/messages.js';
 import type { CheckedCall } from '../protocol/rpc.js';
-import type { Store, StoredWorkOrder, WorkerFilter } from '../store/store.js';
+import type { Store, StoredWorkOrder, WorkerFilter, WorkOrderOutcome } from '../store/store.js';
 import { applyEncryptionKeySet, encryptionKeyGet } from './keys.js';
 import { receiptCreate, receiptLookUp, receiptRetrieve, receiptUpdate, receiptUpdateRetrieve, type ReceiptPolicy } from './receipts.js';
 
@@ -56,8 +56,11 @@ function outcomeAnswer(order: StoredWorkOrder): Answer {
   return 'result' in outcome ? { result: outcome.result satisfies WorkOrderResult } : { error: outcome.error };
 }
 
+/** Wakes a synchronous submission; `outcome` when the store's event carried it. */
+type Waker = (outcome?: WorkOrderOutcome) => void;
+
 export class TcsService {
-  private readonly waiters = new Map<string, Set<() => void>>();
+  private readonly waiters = new Map<string, Set<Waker>>();
   /** Work orders accepted here with a notifyUri, by canonical id: notified once when they finish. */
   private readonly notifyUris = new Map<string, string>();
   private readonly unsubscribe: () => void;
@@ -80,7 +83,7 @@ export class TcsService {
       const waiting = this.waiters.get(event.workOrderId);
       if (!waiting) return;
       this.waiters.delete(event.workOrderId);
-      for (const wake of waiting) wake();
+      for (const wake of waiting) wake(event.outcome);
     });
   }
 
@@ -180,7 +183,7 @@ export class TcsService {
     const worker = await this.store.getWorker(workerId);
     if (!worker) throw invalidParameter('params.workerId', `worker ${params.workerId} does not exist`);
     if (worker.status !== WorkerStatus.ACTIVE) throw invalidParameter('params.workerId', `worker ${params.workerId} is not active (status ${worker.status})`);
-    checkRequesterSignature(params, workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm), {
+    checkRequesterSignature(params, () => workOrderRequestHash(params, worker.details.hashingAlgorithm as HashingAlgorithm), {
       requireRequesterSignature: this.options.requireRequesterSignature || worker.details.requesterSignaturePolicy === 'required',
       requesterKeyBinding: this.options.requesterKeyBinding,
     });
@@ -206,24 +209,26 @@ export class TcsService {
     if (!finished) {
       return { error: { code: ErrorCode.PENDING, message: PENDING_MESSAGE, data: { workOrderId: params.workOrderId, state: 'queued' } } };
     }
-    await finished.promise;
+    const outcome = await finished.promise;
+    if (outcome) return 'result' in outcome ? { result: outcome.result } : { error: outcome.error };
     const order = await this.store.getWorkOrder(workOrderId);
     if (!order) throw new TcfError(ErrorCode.UNKNOWN_ERROR, `work order ${params.workOrderId} vanished after it was accepted`);
     return outcomeAnswer(order);
   }
 
-  private waitForFinish(workOrderId: string, timeoutMs: number): { promise: Promise<void>; cancel(): void } {
-    let wake: () => void = () => undefined;
-    const promise = new Promise<void>((resolve) => {
+  /** Settles when the work order finishes (with its outcome if the store's event carried it), on timeout, or on cancel. */
+  private waitForFinish(workOrderId: string, timeoutMs: number): { promise: Promise<WorkOrderOutcome | undefined>; cancel(): void } {
+    let wake: Waker = () => undefined;
+    const promise = new Promise<WorkOrderOutcome | undefined>((resolve) => {
       const timer = setTimeout(done, timeoutMs);
       const waiting = this.waiters.get(workOrderId) ?? new Set();
       this.waiters.set(workOrderId, waiting);
       const self = this;
-      function done() {
+      function done(outcome?: WorkOrderOutcome) {
         clearTimeout(timer);
         waiting.delete(done);
         if (waiting.size === 0 && self.waiters.get(workOrderId) === waiting) self.waiters.delete(workOrderId);
-        resolve();
+        resolve(outcome);
       }
       wake = done;
       waiting.add(done);

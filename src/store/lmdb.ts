@@ -1,9 +1,13 @@
 /**
  * The embedded Store on LMDB (lmdb-js): one environment in a directory, with sub-databases for the
- * records, the FIFO queue, the claims in flight and the secondary indexes that lookups range-scan.
- * Every state change runs in one write transaction, and the environment commits synchronously
- * (fsync before the transaction's promise resolves), so a crash right after a call returns loses
- * nothing. Events are in-process: an LMDB store serves one node; nodes that share work use PostgreSQL.
+ * records, the FIFO queue and the secondary indexes that lookups range-scan. Every durable change runs
+ * in one write transaction, and the environment commits synchronously (fsync before the transaction's
+ * promise resolves), so a crash right after a call returns loses nothing.
+ *
+ * An LMDB store serves one node (nodes that share work use PostgreSQL), so claims live in memory: a
+ * work order stays queued on disk until its outcome is committed, and a crash simply leaves it queued,
+ * at its place, for the restarted node. That makes a work order two commits (submit, finish) instead
+ * of three, and a claim costs no disk write. Events are in-process too.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -29,7 +33,8 @@ type IndexKey = [field: string, value: string, id: string];
 type IndexCondition = [field: string, value: string];
 type QueueKey = number;
 type WorkerQueueKey = [workerId: string, queueSeq: number];
-type LeaseKey = [leaseUntil: number, workOrderId: string];
+/** The claims sub-database of the earlier layout, which kept claims on disk: [leaseUntil, workOrderId] → owner. */
+type LegacyLeaseKey = [leaseUntil: number, workOrderId: string];
 interface QueueEntry {
   workOrderId: string;
   workerId: string;
@@ -37,10 +42,15 @@ interface QueueEntry {
 
 /**
  * A work order's state as kept on disk, without its request: the request (the bulk of the bytes) is
- * written once at submission in its own sub-database, and claims and outcomes rewrite only this row.
- * `queueSeq` is its place in the FIFO, kept through claims so that a release puts it back there.
+ * written once at submission in its own sub-database, and the outcome rewrites only this row. On disk a
+ * work order is 'queued' until finished; `queueSeq` is its place in the FIFO.
  */
-type WorkOrderRow = Omit<StoredWorkOrder, 'request'> & { queueSeq: number };
+type WorkOrderRow = Omit<StoredWorkOrder, 'request' | 'claimedBy' | 'leaseUntil'> & { queueSeq: number };
+
+interface Claim {
+  owner: string;
+  leaseUntil: number;
+}
 
 const PENDING_KEY = 'pending';
 const SEQUENCE_KEY = 'sequence';
@@ -77,12 +87,19 @@ export class LmdbStore implements Store {
   private readonly requests: Database<WorkOrderRequest, string>;
   private readonly queue: Database<QueueEntry, QueueKey>;
   private readonly queueByWorker: Database<string, WorkerQueueKey>;
-  /** The claims in flight, ordered by lease end so that expiry is a range scan; the value is the owner. */
-  private readonly leases: Database<string, LeaseKey>;
   private readonly receipts: Database<StoredReceipt, string>;
   private readonly receiptIndex: Database<true, IndexKey>;
   private readonly counters: Database<number, string>;
   private readonly events = new EventEmitter();
+  /** The claims in flight, by work order id. */
+  private readonly claims = new Map<string, Claim>();
+  /**
+   * Attempts of unfinished work orders claimed since the store was opened (the row keeps the count
+   * as of its last durable write; the outcome records the final count).
+   */
+  private readonly attempts = new Map<string, number>();
+  /** Decoded worker records: every submission reads one, and only this store writes them. */
+  private readonly workerCache = new Map<string, WorkerRecord>();
 
   constructor(directory: string) {
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
@@ -95,11 +112,33 @@ export class LmdbStore implements Store {
     this.requests = this.root.openDB({ name: 'work-order-requests' });
     this.queue = this.root.openDB({ name: 'queue' });
     this.queueByWorker = this.root.openDB({ name: 'queue-by-worker' });
-    this.leases = this.root.openDB({ name: 'leases' });
     this.receipts = this.root.openDB({ name: 'receipts' });
     this.receiptIndex = this.root.openDB({ name: 'receipt-index' });
     this.counters = this.root.openDB({ name: 'meta' });
     this.events.setMaxListeners(0);
+    this.requeueLegacyClaims();
+  }
+
+  /**
+   * A directory written by the earlier layout may hold claims on disk, whose work orders had left the
+   * queue: put them back at their place, as a restart would have, and drop that sub-database.
+   */
+  private requeueLegacyClaims(): void {
+    // lmdb-js answers undefined, not a new sub-database, for a missing name with create: false (absent from its typings).
+    const options = { name: 'leases', create: false };
+    const leases = this.root.openDB<string, LegacyLeaseKey>(options) as Database<string, LegacyLeaseKey> | undefined;
+    if (!leases) return;
+    this.root.transactionSync(() => {
+      for (const { key } of leases.getRange({})) {
+        const row = this.workOrders.get(key[1]) as (WorkOrderRow & { state: string; claimedBy?: string; leaseUntil?: number }) | undefined;
+        if (row?.state !== 'processing') continue;
+        const { claimedBy: _owner, leaseUntil: _lease, ...rest } = row;
+        const queued: WorkOrderRow = { ...rest, state: 'queued' };
+        this.workOrders.putSync(queued.workOrderId, queued);
+        this.enqueue(queued);
+      }
+      leases.dropSync();
+    });
   }
 
   private emit(event: StoreEvent): void {
@@ -114,22 +153,29 @@ export class LmdbStore implements Store {
       this.workers.putSync(workerId, worker);
       for (const key of workerIndexKeys(worker)) this.workerIndex.putSync(key, true);
     });
+    this.workerCache.delete(workerId);
   }
 
   async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
-    return this.workers.get(workerId);
+    const cached = this.workerCache.get(workerId);
+    if (cached) return cached;
+    const worker = this.workers.get(workerId);
+    if (worker) this.workerCache.set(workerId, worker);
+    return worker;
   }
 
   async updateWorker(workerId: string, change: { details?: WorkerDetails; status?: number }): Promise<WorkerRecord | undefined> {
-    return this.root.transaction(() => {
+    const updated = await this.root.transaction(() => {
       const current = this.workers.get(workerId);
       if (!current) return undefined;
-      const updated: WorkerRecord = { ...current };
-      if (change.details) updated.details = change.details;
-      if (change.status !== undefined) updated.status = change.status;
-      this.workers.putSync(workerId, updated);
-      return updated;
+      const next: WorkerRecord = { ...current };
+      if (change.details) next.details = change.details;
+      if (change.status !== undefined) next.status = change.status;
+      this.workers.putSync(workerId, next);
+      return next;
     });
+    this.workerCache.delete(workerId);
+    return updated;
   }
 
   async lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page> {
@@ -203,10 +249,16 @@ export class LmdbStore implements Store {
     return row ? this.withRequest(row) : undefined;
   }
 
+  /** The row as callers see it: with its request, and with the in-memory claim and attempts of an unfinished one. */
   private withRequest({ queueSeq: _place, ...fields }: WorkOrderRow): StoredWorkOrder {
     const request = this.requests.get(fields.workOrderId);
     if (!request) throw new Error(`store is inconsistent: work order ${fields.workOrderId} has no request`);
-    return { ...fields, request };
+    const order: StoredWorkOrder = { ...fields, request };
+    if (order.state !== 'queued') return order;
+    order.attempts = this.attempts.get(order.workOrderId) ?? order.attempts;
+    const claim = this.claims.get(order.workOrderId);
+    if (claim) Object.assign(order, { state: 'processing', claimedBy: claim.owner, leaseUntil: claim.leaseUntil });
+    return order;
   }
 
   private enqueue(row: WorkOrderRow): void {
@@ -219,99 +271,93 @@ export class LmdbStore implements Store {
     this.queueByWorker.removeSync([row.workerId, row.queueSeq]);
   }
 
-  /** The oldest queued work order: the queue's head, or the earliest head among the named workers' queues. */
-  private oldestQueued(workerIds: readonly string[] | undefined): string | undefined {
+  /**
+   * The oldest queued work order nobody has claimed: from the queue's head, or the earliest such entry
+   * among the named workers' queues. Claimed entries are skipped; there are at most as many as lanes.
+   */
+  private oldestUnclaimed(workerIds: readonly string[] | undefined): string | undefined {
     if (!workerIds) {
-      for (const { value } of this.queue.getRange({ limit: 1 })) return value.workOrderId;
+      for (const { value } of this.queue.getRange({})) if (!this.claims.has(value.workOrderId)) return value.workOrderId;
       return undefined;
     }
     let oldest: { queueSeq: number; workOrderId: string } | undefined;
     for (const workerId of new Set(workerIds)) {
-      for (const { key, value } of this.queueByWorker.getRange({ start: [workerId], end: [workerId, Number.MAX_SAFE_INTEGER], limit: 1 })) {
+      for (const { key, value } of this.queueByWorker.getRange({ start: [workerId], end: [workerId, Number.MAX_SAFE_INTEGER] })) {
+        if (this.claims.has(value)) continue;
         if (!oldest || key[1] < oldest.queueSeq) oldest = { queueSeq: key[1], workOrderId: value };
+        break;
       }
     }
     return oldest?.workOrderId;
   }
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
-    const claimed = await this.root.transaction(() => {
-      const workOrderId = this.oldestQueued(workerIds);
-      const row = workOrderId === undefined ? undefined : this.workOrders.get(workOrderId);
-      if (!row) return undefined;
-      this.dequeue(row);
-      const leaseUntil = Date.now() + leaseMs;
-      const next: WorkOrderRow = { ...row, state: 'processing', attempts: row.attempts + 1, claimedBy: owner, leaseUntil };
-      this.workOrders.putSync(row.workOrderId, next);
-      this.leases.putSync([leaseUntil, row.workOrderId], owner);
-      return next;
-    });
-    return claimed ? this.withRequest(claimed) : undefined;
-  }
-
-  /** The row while `owner` holds its claim, else undefined. */
-  private heldBy(workOrderId: string, owner: string): (WorkOrderRow & { claimedBy: string; leaseUntil: number }) | undefined {
-    const row = this.workOrders.get(workOrderId);
-    if (!row || row.state !== 'processing' || row.claimedBy !== owner || row.leaseUntil === undefined) return undefined;
-    return { ...row, claimedBy: row.claimedBy, leaseUntil: row.leaseUntil };
+    const workOrderId = this.oldestUnclaimed(workerIds);
+    const row = workOrderId === undefined ? undefined : this.workOrders.get(workOrderId);
+    if (!row || row.state !== 'queued') return undefined;
+    this.claims.set(row.workOrderId, { owner, leaseUntil: Date.now() + leaseMs });
+    this.attempts.set(row.workOrderId, (this.attempts.get(row.workOrderId) ?? row.attempts) + 1);
+    return this.withRequest(row);
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
-    return this.root.transaction(() => {
-      const row = this.heldBy(workOrderId, owner);
-      if (!row) return false;
-      const leaseUntil = Date.now() + leaseMs;
-      this.leases.removeSync([row.leaseUntil, workOrderId]);
-      this.leases.putSync([leaseUntil, workOrderId], owner);
-      this.workOrders.putSync(workOrderId, { ...row, leaseUntil });
-      return true;
-    });
+    const claim = this.claims.get(workOrderId);
+    if (claim?.owner !== owner) return false;
+    claim.leaseUntil = Date.now() + leaseMs;
+    return true;
   }
 
+  /**
+   * One commit: the outcome, off the queue, the pending count, the receipt. The claim is checked in
+   * memory and the row on disk must still be unfinished, so racing finishes store one outcome.
+   */
   async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
     const finished = await this.root.transaction(() => {
-      const row = this.heldBy(workOrderId, owner);
-      if (!row) return false;
-      const { claimedBy: _owner, leaseUntil, ...rest } = row;
-      const done: WorkOrderRow = { ...rest, state: 'result' in outcome ? 'completed' : 'failed', outcome, finishedAt: Date.now() };
+      if (this.claims.get(workOrderId)?.owner !== owner) return false;
+      const row = this.workOrders.get(workOrderId);
+      if (row?.state !== 'queued') return false;
+      const done: WorkOrderRow = {
+        ...row,
+        state: 'result' in outcome ? 'completed' : 'failed',
+        attempts: this.attempts.get(workOrderId) ?? row.attempts,
+        outcome,
+        finishedAt: Date.now(),
+      };
       if (completionUpdate) done.completionUpdate = completionUpdate;
       this.workOrders.putSync(workOrderId, done);
-      this.leases.removeSync([leaseUntil, workOrderId]);
+      this.dequeue(row);
       this.counters.putSync(PENDING_KEY, Math.max(0, (this.counters.get(PENDING_KEY) ?? 1) - 1));
       if (completionUpdate) this.appendInTransaction(workOrderId, completionUpdate);
       return true;
     });
-    if (finished) this.emit({ type: 'finished', workOrderId });
+    if (finished) {
+      // Dropped once committed: until then the claim keeps other lanes off the entry still on disk.
+      this.claims.delete(workOrderId);
+      this.attempts.delete(workOrderId);
+      this.emit({ type: 'finished', workOrderId, outcome });
+    }
     return finished;
   }
 
-  /** Requeues the leased work orders that `select` picks from the claims in flight; emits 'submitted' so managers wake. */
-  private async release(select: (lease: { key: LeaseKey; value: string }) => boolean, range: { end?: [leaseEndsBefore: number] } = {}): Promise<number> {
-    const released = await this.root.transaction(() => {
-      const chosen = [...this.leases.getRange(range)].filter(select);
-      const entries: QueueEntry[] = [];
-      for (const { key } of chosen) {
-        const row = this.workOrders.get(key[1]);
-        if (!row) continue;
-        this.leases.removeSync(key);
-        const { claimedBy: _owner, leaseUntil: _lease, ...rest } = row;
-        const queued: WorkOrderRow = { ...rest, state: 'queued' };
-        this.workOrders.putSync(row.workOrderId, queued);
-        this.enqueue(queued);
-        entries.push({ workOrderId: row.workOrderId, workerId: row.workerId });
-      }
-      return entries;
-    });
+  /** Drops the claims that `select` picks; their work orders never left the queue. Emits 'submitted' so managers wake. */
+  private async release(select: (claim: Claim) => boolean): Promise<number> {
+    const released: QueueEntry[] = [];
+    for (const [workOrderId, claim] of this.claims) {
+      if (!select(claim)) continue;
+      this.claims.delete(workOrderId);
+      const row = this.workOrders.get(workOrderId);
+      if (row) released.push({ workOrderId, workerId: row.workerId });
+    }
     for (const entry of released) this.emit({ type: 'submitted', ...entry });
     return released.length;
   }
 
   releaseExpiredClaims(now: number): Promise<number> {
-    return this.release(() => true, { end: [now] });
+    return this.release((claim) => claim.leaseUntil < now);
   }
 
   releaseClaimsOf(owner: string): Promise<number> {
-    return this.release(({ value }) => value === owner);
+    return this.release((claim) => claim.owner === owner);
   }
 
   async pendingCount(): Promise<number> {
@@ -366,6 +412,7 @@ export class LmdbStore implements Store {
 
   async close(): Promise<void> {
     this.events.removeAllListeners();
+    this.claims.clear();
     await this.root.close();
   }
 }

@@ -68,7 +68,8 @@ export interface StoredReceipt {
 
 export type StoreEvent =
   | { type: 'submitted'; workOrderId: string; workerId: string }
-  | { type: 'finished'; workOrderId: string };
+  /** `outcome` is the recorded outcome when the event comes from this process (LMDB), sparing listeners a read. */
+  | { type: 'finished'; workOrderId: string; outcome?: WorkOrderOutcome };
 
 export interface Store {
   /** Inserts or replaces a worker. */

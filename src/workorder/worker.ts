@@ -87,7 +87,7 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
   if (!claimedHash.equals(requestHash)) {
     throw invalidParameter('params.encryptedRequestHash', 'does not match the hash of the request: the request was tampered with');
   }
-  checkRequesterSignature(request, requestHash, policy);
+  checkRequesterSignature(request, () => requestHash, policy);
 
   const avalonStyle = usesSessionIvForItems(request);
   if (avalonStyle && policy.ivMode === 'per-item') {
@@ -148,11 +148,12 @@ function unwrapKey(worker: WorkerSecrets, wrappedHex: string, field: string): Bu
 /**
  * The requester-signature rules, shared by the worker and the listener (which can check them from
  * public fields before anything is stored): the signature must verify over the request hash, be present
- * when the policy demands it, and (bound policy) come from the key requesterId names.
+ * when the policy demands it, and (bound policy) come from the key requesterId names. The hash is asked
+ * for only when there is a signature to check: over a large input it is not free.
  */
 export function checkRequesterSignature(
   request: WorkOrderRequest,
-  requestHash: Buffer,
+  requestHash: () => Buffer,
   policy: Pick<WorkerPolicy, 'requireRequesterSignature' | 'requesterKeyBinding'>,
 ): void {
   if (!request.requesterSignature) {
@@ -168,7 +169,7 @@ export function checkRequesterSignature(
   } catch (error) {
     throw invalidParameter('params.verifyingKey', (error as CryptoError).message);
   }
-  if (!ecdsaVerifyDigest(publicKey, requestHash, base64ToBytes(request.requesterSignature))) {
+  if (!ecdsaVerifyDigest(publicKey, requestHash(), base64ToBytes(request.requesterSignature))) {
     throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.requesterSignature: does not verify with verifyingKey over the request hash');
   }
   if (policy.requesterKeyBinding === 'bound' && !sameId(request.requesterId, requesterIdForKey(publicKey))) {

@@ -9,6 +9,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import { open } from 'lmdb';
 import { LmdbStore, openStore } from '../../src/store/index.js';
 import { id, newWorkOrder, receiptCreate, storeConformance, workerRecord } from './conformance.js';
 
@@ -43,14 +44,16 @@ describe('LmdbStore on disk', () => {
     await store.close();
   });
 
-  it('keeps workers, queue order, claims, counts and receipts across a close and reopen', async () => {
+  it('keeps workers, queue order, outcomes, counts and receipts across a close and reopen; claims end with the process', async () => {
     const directory = temporaryDirectory();
     const first = new LmdbStore(directory);
     await first.putWorker(workerRecord(1, { workerType: 2 }));
-    const orders = [newWorkOrder(1, id(1)), newWorkOrder(2, id(1)), newWorkOrder(3, id(1))];
+    const orders = [newWorkOrder(1, id(1)), newWorkOrder(2, id(1)), newWorkOrder(3, id(1)), newWorkOrder(4, id(1))];
     for (const order of orders) await first.submitWorkOrder(order, { maxPending: 10 });
-    const claimed = await first.claimWorkOrder('m', 60_000);
-    await first.createReceipt(receiptCreate(orders[1]!.workOrderId, { workerId: id(1) }));
+    const done = await first.claimWorkOrder('m', 60_000);
+    await first.claimWorkOrder('m', 60_000);
+    assert.equal(await first.finishWorkOrder(done!.workOrderId, 'm', { error: { code: 5, message: 'done' } }), true);
+    await first.createReceipt(receiptCreate(orders[2]!.workOrderId, { workerId: id(1) }));
     await first.close();
 
     const reopened = new LmdbStore(directory);
@@ -58,14 +61,52 @@ describe('LmdbStore on disk', () => {
       assert.deepEqual(await reopened.getWorker(id(1)), workerRecord(1, { workerType: 2 }));
       assert.deepEqual((await reopened.lookUpWorkers({ workerType: 2 }, undefined, 10)).ids, [id(1)]);
       assert.equal(await reopened.pendingCount(), 3);
-      assert.deepEqual(await reopened.getWorkOrder(orders[0]!.workOrderId), claimed);
-      assert.equal((await reopened.claimWorkOrder('m', 60_000))?.workOrderId, orders[1]!.workOrderId);
-      assert.equal(await reopened.releaseExpiredClaims(Date.now() + 120_000), 2, 'both leases are still indexed');
-      assert.equal((await reopened.claimWorkOrder('m', 60_000))?.workOrderId, orders[0]!.workOrderId);
-      assert.deepEqual((await reopened.lookUpReceipts({ receiptStatus: 0 }, undefined, 10)).ids, [orders[1]!.workOrderId]);
+      assert.equal((await reopened.getWorkOrder(orders[0]!.workOrderId))?.state, 'failed');
+      assert.deepEqual(await reopened.getWorkOrder(orders[1]!.workOrderId), { ...orders[1], state: 'queued', attempts: 0 }, 'the interrupted claim left it queued');
+      assert.equal(await reopened.releaseClaimsOf('m'), 0, 'no claim outlives its process');
+      const order = await reopened.claimWorkOrder('m', 60_000);
+      assert.equal(order?.workOrderId, orders[1]!.workOrderId, 'at its old place in the queue');
+      assert.equal(order.attempts, 1);
+      assert.equal((await reopened.claimWorkOrder('m', 60_000))?.workOrderId, orders[2]!.workOrderId);
+      assert.deepEqual((await reopened.lookUpReceipts({ receiptStatus: 0 }, undefined, 10)).ids, [orders[2]!.workOrderId]);
     } finally {
       await reopened.close();
     }
+  });
+
+  it('requeues the claims that the earlier layout kept on disk, at their place', async () => {
+    const directory = temporaryDirectory();
+    const [claimed, queued] = [newWorkOrder(1, id(1)), newWorkOrder(2, id(1))];
+    const legacy = open({ path: directory, maxDbs: 16, compression: false, overlappingSync: false });
+    const { request: claimedRequest, ...claimedFields } = claimed;
+    const { request: queuedRequest, ...queuedFields } = queued;
+    await legacy.transaction(() => {
+      const requests = legacy.openDB({ name: 'work-order-requests' });
+      requests.putSync(claimed.workOrderId, claimedRequest);
+      requests.putSync(queued.workOrderId, queuedRequest);
+      const workOrders = legacy.openDB({ name: 'work-orders' });
+      workOrders.putSync(claimed.workOrderId, { ...claimedFields, state: 'processing', attempts: 1, claimedBy: 'm', leaseUntil: 5, queueSeq: 1 });
+      workOrders.putSync(queued.workOrderId, { ...queuedFields, state: 'queued', attempts: 0, queueSeq: 2 });
+      legacy.openDB({ name: 'queue' }).putSync(2, { workOrderId: queued.workOrderId, workerId: id(1) });
+      legacy.openDB({ name: 'queue-by-worker' }).putSync([id(1), 2], queued.workOrderId);
+      legacy.openDB({ name: 'leases' }).putSync([5, claimed.workOrderId], 'm');
+      legacy.openDB({ name: 'meta' }).putSync('pending', 2);
+      legacy.openDB({ name: 'meta' }).putSync('sequence', 2);
+    });
+    await legacy.close();
+
+    const store = new LmdbStore(directory);
+    try {
+      assert.deepEqual(await store.getWorkOrder(claimed.workOrderId), { ...claimed, state: 'queued', attempts: 1 });
+      assert.equal((await store.claimWorkOrder('n', 60_000))?.workOrderId, claimed.workOrderId);
+      assert.equal((await store.claimWorkOrder('n', 60_000, [id(1)]))?.workOrderId, queued.workOrderId);
+      assert.equal(await store.pendingCount(), 2);
+    } finally {
+      await store.close();
+    }
+    const reopened = open({ path: directory, maxDbs: 16 });
+    assert.equal(reopened.openDB({ name: 'leases', create: false } as { name: string }), undefined, 'the old claims sub-database is gone');
+    await reopened.close();
   });
 
   describe('killed with SIGKILL while writing', () => {
@@ -104,9 +145,8 @@ describe('LmdbStore on disk', () => {
         }
         // The interrupted round committed a prefix of its calls, each one whole.
         const interrupted = await store.getWorkOrder(newWorkOrder(acknowledged + 1, id(1)).workOrderId);
-        const unfinished = interrupted?.state === 'queued' || interrupted?.state === 'processing';
+        const unfinished = interrupted?.state === 'queued';
         assert.equal(await store.pendingCount(), unfinished ? 1 : 0, 'the pending count agrees with the records');
-        if (interrupted?.state === 'processing') assert.equal(await store.releaseExpiredClaims((interrupted.leaseUntil ?? 0) + 1), 1);
         if (unfinished) assert.equal((await store.claimWorkOrder('check', 1_000))?.workOrderId, interrupted.workOrderId, 'the queue agrees too');
         assert.equal(await store.claimWorkOrder('check', 1_000), undefined);
         const receipts = await store.lookUpReceipts({}, undefined, 1);
