@@ -1,13 +1,15 @@
 /**
  * The load generator: a separate process that plays N concurrent requesters against a TCS. Work
  * orders are built (encrypted, optionally signed) before the clock starts, so the measurement is the
- * node's work, not the requester's; each requester then submits synchronously, one at a time, over a
- * keep-alive connection, and records the latency. After the timed run a sample of results is verified
- * and decrypted, so a fast-but-wrong node cannot score.
+ * node's work, not the requester's; each requester then submits synchronously, one at a time, over its
+ * own keep-alive connection, and records the latency. The HTTP client is a minimal one over a socket
+ * (request bytes prepared in advance, replies framed by Content-Length) because it shares the node's
+ * cores. After the timed run a sample of results is verified and decrypted, so a fast-but-wrong node
+ * cannot score.
  *
  * Usage: node --import tsx bench/loadgen.ts '<json options>'   (prints one JSON line of figures)
  */
-import http from 'node:http';
+import net from 'node:net';
 import { generateSigningKey, textToHex } from '../src/crypto/index.js';
 import { TcfClient } from '../src/client/index.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder } from '../src/workorder/index.js';
@@ -29,6 +31,8 @@ export interface LoadFigures {
   p50Ms: number;
   p99Ms: number;
   verified: number;
+  /** CPU time this process spent during the timed run (it shares the machine with the node). */
+  cpuMs: number;
 }
 
 function percentile(sorted: number[], fraction: number): number {
@@ -36,20 +40,55 @@ function percentile(sorted: number[], fraction: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
-function post(agent: http.Agent, url: URL, body: string): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const request = http.request(
-      { agent, host: url.hostname, port: url.port, path: '/', method: 'POST', headers: { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) } },
-      (response) => {
-        const chunks: Buffer[] = [];
-        response.on('data', (chunk: Buffer) => chunks.push(chunk));
-        response.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
-        response.on('error', reject);
-      },
-    );
-    request.on('error', reject);
-    request.end(body);
-  });
+/** One keep-alive HTTP/1.1 connection that posts prepared requests one at a time. */
+class Connection {
+  private readonly socket: net.Socket;
+  private buffered: Buffer = Buffer.alloc(0);
+  private waiting: { resolve: (body: string) => void; reject: (error: Error) => void } | undefined;
+
+  constructor(url: URL) {
+    this.socket = net.connect({ host: url.hostname, port: Number(url.port), noDelay: true });
+    this.socket.on('data', (chunk: Buffer) => {
+      this.buffered = this.buffered.length === 0 ? chunk : Buffer.concat([this.buffered, chunk]);
+      this.deliver();
+    });
+    this.socket.on('error', (error) => this.waiting?.reject(error));
+    this.socket.on('close', () => this.waiting?.reject(new Error('the node closed the connection')));
+  }
+
+  static request(url: URL, body: string): Buffer {
+    const head = `POST / HTTP/1.1\r\nhost: ${url.host}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n`;
+    return Buffer.from(head + body);
+  }
+
+  post(request: Buffer): Promise<string> {
+    return new Promise((resolve, reject) => {
+      this.waiting = { resolve, reject };
+      this.socket.write(request);
+    });
+  }
+
+  private deliver(): void {
+    const headEnd = this.buffered.indexOf('\r\n\r\n');
+    if (headEnd < 0 || !this.waiting) return;
+    const head = this.buffered.toString('latin1', 0, headEnd);
+    const length = /\r\ncontent-length: *(\d+)/i.exec(head);
+    if (!head.startsWith('HTTP/1.1 200') || !length) {
+      this.waiting.reject(new Error(`unexpected reply: ${head.split('\r\n')[0]}`));
+      return;
+    }
+    const end = headEnd + 4 + Number(length[1]);
+    if (this.buffered.length < end) return;
+    const body = this.buffered.toString('utf8', headEnd + 4, end);
+    this.buffered = this.buffered.subarray(end);
+    const { resolve } = this.waiting;
+    this.waiting = undefined;
+    resolve(body);
+  }
+
+  close(): void {
+    this.socket.destroy();
+  }
 }
 
 export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
@@ -57,7 +96,8 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
   const worker = await client.trustedWorker(options.workerId);
   const signer = options.signed ? generateSigningKey() : undefined;
   const payload = 'x'.repeat(options.inputBytes);
-  const orders: { built: BuiltWorkOrder; body: string }[] = [];
+  const url = new URL(options.url);
+  const orders: { built: BuiltWorkOrder; request: Buffer }[] = [];
   for (let index = 0; index < options.count; index += 1) {
     const buildOptions: Parameters<typeof buildWorkOrder>[0] = {
       worker: worker.keys,
@@ -67,23 +107,23 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
     };
     if (signer) buildOptions.signer = signer;
     const built = buildWorkOrder(buildOptions);
-    orders.push({ built, body: JSON.stringify({ jsonrpc: '2.0', id: index, method: 'WorkOrderSubmit', params: built.params }) });
+    orders.push({ built, request: Connection.request(url, JSON.stringify({ jsonrpc: '2.0', id: index, method: 'WorkOrderSubmit', params: built.params })) });
   }
 
-  const url = new URL(options.url);
-  const agent = new http.Agent({ keepAlive: true, maxSockets: options.concurrency });
+  const connections = Array.from({ length: options.concurrency }, () => new Connection(url));
   const latencies: number[] = [];
   const replies: string[] = new Array(options.count);
   let next = 0;
   let errors = 0;
   const started = performance.now();
+  const cpuBefore = process.cpuUsage();
   await Promise.all(
-    Array.from({ length: options.concurrency }, async () => {
+    connections.map(async (connection) => {
       for (;;) {
         const index = next++;
         if (index >= orders.length) return;
         const sent = performance.now();
-        const reply = await post(agent, url, orders[index]!.body);
+        const reply = await connection.post(orders[index]!.request);
         latencies.push(performance.now() - sent);
         replies[index] = reply;
         if (!reply.includes('"result"')) errors += 1;
@@ -91,7 +131,8 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
     }),
   );
   const seconds = (performance.now() - started) / 1000;
-  agent.destroy();
+  const cpu = process.cpuUsage(cpuBefore);
+  for (const connection of connections) connection.close();
 
   let verified = 0;
   for (let index = 0; index < orders.length; index += Math.max(1, Math.floor(orders.length / 20))) {
@@ -109,6 +150,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
     verified,
+    cpuMs: (cpu.user + cpu.system) / 1000,
   };
 }
 

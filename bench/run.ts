@@ -5,7 +5,8 @@
  *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes,
  *    and once more on PostgreSQL when a server is reachable;
  * 3. single-work-order latency (one requester);
- * 4. every end-to-end figure as a ratio of the bound, and the node's peak RSS.
+ * 4. every end-to-end figure as a ratio of the bound, the node's peak RSS, and where the CPU went: CPU
+ *    time per work order of the node's main process, its worker processes and the load generator.
  * `--quick` runs short (under a minute) for CI smoke runs; `--write` puts the table into BENCHMARKS.md.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -61,6 +62,14 @@ async function startNode(processes: number, store = ''): Promise<NodeUnderTest> 
   };
 }
 
+/** CPU time (user + system) a process has used so far, in ms. */
+function cpuMs(pid: number): number {
+  const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / CLOCK_TICKS_PER_SECOND;
+}
+/** USER_HZ, which Linux fixes at 100 for what /proc reports. */
+const CLOCK_TICKS_PER_SECOND = 100;
+
 /** Peak resident set (VmHWM) of a process, in MiB. */
 function peakRssMiB(pid: number): number {
   const status = fs.readFileSync(`/proc/${pid}/status`, 'utf8');
@@ -68,9 +77,34 @@ function peakRssMiB(pid: number): number {
   return match ? Number(match[1]) / 1024 : 0;
 }
 
-async function load(options: LoadOptions): Promise<LoadFigures> {
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify(options)], { cwd: ROOT, maxBuffer: 1 << 20 });
-  return JSON.parse(stdout) as LoadFigures;
+interface CpuPerWorkOrder {
+  node: number;
+  workers: number;
+  loadGenerator: number;
+}
+
+/**
+ * One load run, with the CPU each side spent per work order. The node's figures span the whole
+ * load-generator process (its set-up and result checks included, when the node is mostly idle).
+ */
+async function load(node: NodeUnderTest, options: Omit<LoadOptions, 'url' | 'workerId'>): Promise<LoadFigures & { cpu: CpuPerWorkOrder }> {
+  const before = { node: cpuMs(node.mainPid), workers: node.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) };
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ ...options, url: node.url, workerId: node.workerId })], { cwd: ROOT, maxBuffer: 1 << 20 });
+  const figures = JSON.parse(stdout) as LoadFigures;
+  const cpu = {
+    node: (cpuMs(node.mainPid) - before.node) / options.count,
+    workers: (node.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - before.workers) / options.count,
+    loadGenerator: figures.cpuMs / options.count,
+  };
+  return { ...figures, cpu };
+}
+
+/**
+ * A first untimed load: the first work orders pay for JIT compilation and one-time tables (the
+ * signing key's precomputation), which would otherwise weigh on the short --quick runs.
+ */
+async function warmUp(node: NodeUnderTest): Promise<void> {
+  await load(node, { concurrency: CONCURRENCY, count: 100, inputBytes: 1024, signed: false });
 }
 
 interface Row {
@@ -79,7 +113,7 @@ interface Row {
   processes: number;
   inputBytes: number;
   concurrency: number;
-  figures: LoadFigures;
+  figures: LoadFigures & { cpu: CpuPerWorkOrder };
   bound: number;
   rssMiB: number;
 }
@@ -117,15 +151,16 @@ async function main(): Promise<void> {
   for (const processes of [1, 2]) {
     const node = await startNode(processes);
     try {
+      await warmUp(node);
       for (const inputBytes of sizes) {
         const count = quick ? (inputBytes > 4096 ? 150 : 300) : inputBytes > 4096 ? 1000 : 3000;
-        const figures = await load({ url: node.url, workerId: node.workerId, concurrency: CONCURRENCY, count, inputBytes, signed: false });
+        const figures = await load(node, { concurrency: CONCURRENCY, count, inputBytes, signed: false });
         const row: Row = { label: 'throughput', store: 'LMDB', processes, inputBytes, concurrency: CONCURRENCY, figures, bound: bounds.get(inputBytes)!, rssMiB: 0 };
         rows.push(row);
-        process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}\n`);
+        process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}, CPU ms/work order node ${figures.cpu.node.toFixed(2)} workers ${figures.cpu.workers.toFixed(2)} load generator ${figures.cpu.loadGenerator.toFixed(2)}\n`);
       }
       if (processes === 1) {
-        const figures = await load({ url: node.url, workerId: node.workerId, concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false });
+        const figures = await load(node, { concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false });
         rows.push({ label: 'single requester latency', store: 'LMDB', processes, inputBytes: 1024, concurrency: 1, figures, bound: bounds.get(1024)!, rssMiB: 0 });
         process.stderr.write(`single requester: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms\n`);
       }
@@ -141,7 +176,8 @@ async function main(): Promise<void> {
     const schema = `tcf_bench_${process.pid}`;
     const node = await startNode(2, `${postgresUrl}?schema=${schema}`);
     try {
-      const figures = await load({ url: node.url, workerId: node.workerId, concurrency: CONCURRENCY, count: quick ? 300 : 3000, inputBytes: 1024, signed: false });
+      await warmUp(node);
+      const figures = await load(node, { concurrency: CONCURRENCY, count: quick ? 300 : 3000, inputBytes: 1024, signed: false });
       const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
       rows.push({ label: 'throughput', store: 'PostgreSQL', processes: 2, inputBytes: 1024, concurrency: CONCURRENCY, figures, bound: bounds.get(1024)!, rssMiB: rss });
       process.stderr.write(`PostgreSQL, 2 worker processes, 1024 B: ${figures.perSecond.toFixed(0)}/s\n`);
@@ -159,12 +195,12 @@ async function main(): Promise<void> {
     `Machine: ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}.`,
     `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Worker RSA key ${RSA_BITS} bits; load generator: ${CONCURRENCY} concurrent synchronous requesters in a separate process, work orders pre-built; echo-result.`,
     '',
-    '| run | store | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) |',
-    '|---|---|---|---|---|---|---|---|---|',
-    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – |`),
+    '| run | store | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) | CPU ms per work order: node / workers / load generator |',
+    '|---|---|---|---|---|---|---|---|---|---|',
+    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – | ${(cores * 1000 / bounds.get(size)!).toFixed(2)} (crypto only) |`),
     ...rows.map(
       (row) =>
-        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.store} | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB |`,
+        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.store} | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB | ${row.figures.cpu.node.toFixed(2)} / ${row.figures.cpu.workers.toFixed(2)} / ${row.figures.cpu.loadGenerator.toFixed(2)} |`,
     ),
     '',
     `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×.`,
