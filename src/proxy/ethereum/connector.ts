@@ -213,6 +213,7 @@ export class EthereumConnector {
       rewindTo,
     });
     this.state.cursor = { blockNumber: rewindTo, blockHash: await this.options.ledger.blockHash(rewindTo) };
+    this.options.ledger.forgetNonce();
     this.saveState();
   }
 
@@ -246,8 +247,7 @@ export class EthereumConnector {
     const { store, ledger, log } = this.options;
     const { workOrderId } = event;
     if (Object.hasOwn(this.state.owed, workOrderId)) return true;
-    const onChain = await ledger.getWorkOrder(workOrderId).catch(() => undefined);
-    if (onChain?.status === WorkOrderStatus.COMPLETED) return true;
+    if ((await ledger.workOrderStatus(workOrderId)) === WorkOrderStatus.COMPLETED) return true;
     if (!event.request.ok) {
       log.warn('work order on chain is not a valid request; completing it with the error', { workOrderId, error: event.request.error.message });
       this.owe(workOrderId, { error: event.request.error.toRpcError() });
@@ -286,11 +286,11 @@ export class EthereumConnector {
     const posts = Object.entries(this.state.owed).map(async ([workOrderId, owed]) => {
       if (owed.completedAtBlock !== undefined) {
         if (head - owed.completedAtBlock < this.options.confirmations) return;
-        const order = await ledger.getWorkOrder(workOrderId);
-        if (order?.status === WorkOrderStatus.COMPLETED) {
+        if ((await ledger.workOrderStatus(workOrderId)) === WorkOrderStatus.COMPLETED) {
           delete this.state.owed[workOrderId];
         } else {
           log.warn('our completion was re-organised away; posting it again', { workOrderId });
+          ledger.forgetNonce();
           delete owed.completedAtBlock;
         }
         changed = true;
@@ -303,8 +303,7 @@ export class EthereumConnector {
         if (!stored?.outcome) return;
         response = outcomeResponse(workOrderId, stored.outcome);
       }
-      const order = await ledger.getWorkOrder(workOrderId);
-      if (order?.status === WorkOrderStatus.SUBMITTED) {
+      if ((await ledger.workOrderStatus(workOrderId)) === WorkOrderStatus.SUBMITTED) {
         try {
           owed.completedAtBlock = (await ledger.completeWorkOrder(workOrderId, response)).blockNumber;
           this.counters.completed += 1;

@@ -323,6 +323,12 @@ export class EthereumLedger {
     return order;
   }
 
+  /** The work order's status alone (undefined when no such id was submitted); unlike getWorkOrder it reads no JSON, so it works for any request. */
+  async workOrderStatus(workOrderId: string): Promise<WorkOrderStatusValue | undefined> {
+    const [status] = await this.view<[bigint, string, string]>('workOrderParties', this.workOrderRegistry, [bytes32(workOrderId, 'workOrderId')]);
+    return status === 0n ? undefined : (Number(status) as WorkOrderStatusValue);
+  }
+
   /**
    * The workOrderSubmitted events of blocks fromBlock..toBlock (inclusive), in chain order, read
    * `blocksPerQuery` blocks at a time. "latest" is resolved once, when iteration starts.
@@ -369,6 +375,14 @@ export class EthereumLedger {
   /** The address transactions are sent from (undefined for a read-only ledger). */
   async account(): Promise<string | undefined> {
     return this.signer?.getAddress();
+  }
+
+  /**
+   * Makes the next transaction ask the node for the account's nonce again: needed after a re-org that
+   * dropped this account's mined transactions, whose nonces the chain then hands out again.
+   */
+  forgetNonce(): void {
+    this.nextNonce = undefined;
   }
 
   /** Waits until every transaction this ledger's account has sent is mined, so what the chain says is final for it. */
