@@ -26,8 +26,10 @@ export function tempDir(prefix: string): string {
   return fs.mkdtempSync(path.join(os.tmpdir(), `tcf-${prefix}-`));
 }
 
-export async function startNodeProcess(options: { dataDir: string; args?: string[]; env?: Record<string, string> }): Promise<NodeProcess> {
-  const child = spawn(process.execPath, [TCF_BIN, 'node', 'start', '--port', '0', '--json', '--data-dir', options.dataDir, ...(options.args ?? [])], {
+/** `command` is the tcf command that runs a node (default `node start`; `connector ethereum` runs one too). */
+export async function startNodeProcess(options: { dataDir: string; args?: string[]; env?: Record<string, string>; command?: string[] }): Promise<NodeProcess> {
+  const command = options.command ?? ['node', 'start'];
+  const child = spawn(process.execPath, [TCF_BIN, ...command, '--port', '0', '--json', '--data-dir', options.dataDir, ...(options.args ?? [])], {
     cwd: PROJECT_ROOT,
     env: { ...process.env, TCF_LOG_LEVEL: 'info', ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

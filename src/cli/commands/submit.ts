@@ -8,7 +8,7 @@ import { ErrorCode } from '../../protocol/errors.js';
 import { RpcCallError } from '../../client/rpc-client.js';
 import { ResultTimeoutError, type TcfClient, type Submission } from '../../client/client.js';
 import type { OpenedResult } from '../../workorder/requester.js';
-import { clientFor, CliUsageError, loadOrder, requireRequesterKey, saveOrder, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
+import { accountChoice, clientFor, CliUsageError, loadOrder, requireRequesterKey, saveOrder, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
 import { ExitCode, printJson, say } from '../output.js';
 import { startProgress } from '../progress.js';
 
@@ -91,6 +91,9 @@ export function registerSubmitCommands(program: Command): void {
     )
     .action(async (flags: SubmitFlags) => {
       if (flags.in.length === 0) throw new CliUsageError('give at least one --in');
+      if (flags.ledger === 'ethereum' && !accountChoice(flags)) {
+        throw new CliUsageError('submitting through the chain sends a transaction: give --account-key, TCF_ETHEREUM_KEY or --dev-account');
+      }
       const client = await clientFor(flags);
       const workerId = flags.worker ?? (await client.lookUpWorkers())[0];
       if (!workerId) throw new CliUsageError(`${client.backend.description} has no workers`);
