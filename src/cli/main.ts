@@ -22,9 +22,23 @@ const { version } = createRequire(import.meta.url)('../../package.json') as { ve
 
 const program = new Command('tcf')
   .version(version)
-  .description('Trusted Compute Framework: run a Trusted Compute Service and submit work orders to it.')
+  .description('Trusted Compute Framework: run a Trusted Compute Service and submit work orders to it, directly or through a ledger.')
   .showHelpAfterError('(run with --help for usage)')
-  .addHelpText('after', '\nExamples (start here):\n  tcf demo                                   # a TCS, three workloads, every step explained\n  tcf node start                             # run a TCS on 127.0.0.1:1947\n  tcf submit --workload echo-result --in hi  # one work order against it')
+  .addHelpText(
+    'after',
+    [
+      '',
+      'Examples (start here):',
+      '  tcf demo                                   # a TCS, three workloads, every step explained',
+      '  tcf node start                             # run a TCS on 127.0.0.1:1947',
+      '  tcf submit --workload echo-result --in hi  # one work order against it',
+      '',
+      'Through an Ethereum chain (the proxy model; README: "The proxy model on Ethereum"):',
+      '  tcf contracts deploy --rpc <url> --account-key owner.key --out deployment.json',
+      '  tcf connector ethereum --rpc <url> --contracts deployment.json --account-key worker.key',
+      '  tcf submit --ledger ethereum --rpc <url> --contracts deployment.json --account-key me.key --workload echo-result --in hi',
+    ].join('\n'),
+  )
   .exitOverride();
 
 registerNodeCommands(program);
