@@ -69,38 +69,23 @@ export function accountChoice(flags: { accountKey?: string; devAccount?: number 
 }
 
 /**
- * Connects to the contracts named by --rpc and --contracts. The connection closes when the command's
- * action returns, unless the command keeps running after that (the connector) and closes it itself.
+ * Connects to the contracts named by --rpc and --contracts. One-shot commands leave the connection
+ * open: destroying the provider cancels ethers' last block poll after a mined transaction, which then
+ * rejects with nobody listening, and an idle provider does not keep the process alive anyway. The
+ * connector, which runs on, closes it when it stops.
  */
-export async function ledgerFor(
-  flags: { rpc?: string; contracts?: string; accountKey?: string; devAccount?: number },
-  lifetime: 'command' | 'caller-closes' = 'command',
-): Promise<LedgerConnection> {
+export async function ledgerFor(flags: { rpc?: string; contracts?: string; accountKey?: string; devAccount?: number }): Promise<LedgerConnection> {
   if (!flags.rpc) throw new CliUsageError('the Ethereum ledger needs --rpc <url> (or TCF_ETHEREUM_RPC)');
   if (!flags.contracts) throw new CliUsageError('the Ethereum ledger needs --contracts <deployment file> (or TCF_ETHEREUM_CONTRACTS)');
   const options: ConnectOptions = { rpcUrl: flags.rpc, deploymentFile: flags.contracts };
   const account = accountChoice(flags);
   if (account) options.account = account;
-  let connection: LedgerConnection;
   try {
-    connection = await connectLedger(options);
+    return await connectLedger(options);
   } catch (error) {
     if (error instanceof AccountError) throw new CliUsageError(error.message);
     throw error;
   }
-  if (lifetime === 'command') onCommandEnd(() => connection.close());
-  return connection;
-}
-
-const endActions: (() => void)[] = [];
-
-/** Runs when the command has finished, whatever its outcome (main.ts calls runCommandEndActions). */
-export function onCommandEnd(action: () => void): void {
-  endActions.push(action);
-}
-
-export function runCommandEndActions(): void {
-  for (const action of endActions.splice(0)) action();
 }
 
 /** Parses a whole-number option value, so a typo is a usage error (exit 2) instead of a NaN sent to the TCS. */

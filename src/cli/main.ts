@@ -15,7 +15,6 @@ import { registerNodeCommands } from './commands/node.js';
 import { registerReceiptCommands } from './commands/receipts.js';
 import { registerSubmitCommands } from './commands/submit.js';
 import { registerWorkerCommands } from './commands/workers.js';
-import { runCommandEndActions } from './context.js';
 import { ExitCode, reportFailure } from './output.js';
 
 const { version } = createRequire(import.meta.url)('../../package.json') as { version: string };
@@ -52,9 +51,7 @@ registerConnectorCommands(program);
 
 try {
   await program.parseAsync(process.argv);
-  runCommandEndActions();
 } catch (error) {
-  runCommandEndActions();
   if (error instanceof CommanderError) {
     if (error.exitCode === 0) process.exit(0);
     // Commander has already explained the mistake on stderr; a script asking for JSON still gets JSON.

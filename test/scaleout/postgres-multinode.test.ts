@@ -66,6 +66,13 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     // All submissions go in at once, then manager A dies while the queue is still long.
     const answers = (await Promise.all(batches.map(({ url, chunk }) => postBatch(url, chunk.map((submission) => ({ method: 'WorkOrderSubmit', params: submission.built.params })))))).flat();
     assert.deepEqual(answers.filter((answer) => answer.error?.code !== 5), [], 'every submission is accepted as pending');
+    const db = new pg.Client({ connectionString: POSTGRES_URL });
+    await db.connect();
+    const claimsOfA = async () =>
+      (await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state = 'processing' AND claimed_by LIKE 'manager-a/%'`)).rows[0].n as number;
+    // Kill A while it is working: on a busy machine it may not have claimed anything yet when the submissions return.
+    const deadline = Date.now() + 10_000;
+    while ((await claimsOfA()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
     await managerA.kill9();
     for (const { url, chunk } of batches) {
       const receipts = await postBatch(url, chunk.map((submission) => ({ method: 'WorkOrderReceiptCreate', params: receiptCreateParams(submission, signer) })));
@@ -73,8 +80,6 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     }
 
     // The kill must have left claims behind for the other manager to take over, or the test proves nothing.
-    const db = new pg.Client({ connectionString: POSTGRES_URL });
-    await db.connect();
     const orphaned = await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state = 'processing' AND claimed_by LIKE 'manager-a/%'`);
     const unfinished = await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state IN ('queued', 'processing')`);
     assert.ok(orphaned.rows[0].n > 0, 'manager A held no claim when it was killed');

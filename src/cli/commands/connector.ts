@@ -48,7 +48,7 @@ export function registerConnectorCommands(program: Command): void {
     )
     .action(async (flags: ConnectorFlags) => {
       const config = nodeConfigFromFlags(flags);
-      const connection = await ledgerFor(flags, 'caller-closes');
+      const connection = await ledgerFor(flags);
       if (!connection.account) throw new CliUsageError('the connector sends transactions: give --account-key, TCF_ETHEREUM_KEY or --dev-account');
       const confirmations = flags.confirmations ?? (connection.deployment.chainId === DEV_CHAIN_ID ? 0 : DEFAULT_CONFIRMATIONS);
       const log = createLogger('tcs');

@@ -7,7 +7,7 @@ import type { Command } from 'commander';
 import { TransportError } from '../../client/rpc-client.js';
 import { compileContracts, deployContracts, writeDeploymentFile, DEFAULT_LOOKUP_PAGE_SIZE } from '../../proxy/ethereum/index.js';
 import { AccountError, signerFor } from '../../proxy/ethereum/connect.js';
-import { accountChoice, CliUsageError, onCommandEnd, wholeNumber, withAccountOptions } from '../context.js';
+import { accountChoice, CliUsageError, wholeNumber, withAccountOptions } from '../context.js';
 import { printJson, say } from '../output.js';
 
 interface DeployFlags {
@@ -43,7 +43,6 @@ export function registerContractCommands(program: Command): void {
       const account = accountChoice(flags);
       if (!account) throw new CliUsageError('deploying sends transactions: give --account-key, TCF_ETHEREUM_KEY or --dev-account');
       const provider = new JsonRpcProvider(flags.rpc, undefined, { batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
-      onCommandEnd(() => provider.destroy());
       let chainId: number;
       try {
         chainId = Number(await provider.send('eth_chainId', []));
