@@ -208,3 +208,16 @@ export function loadOrder(workOrderId: string): Submission {
     },
   };
 }
+
+/** Keeps a long-running command (a node, a connector) up until SIGINT or SIGTERM, then runs `shutdown` once and exits 0. */
+export function stopOnSignal(shutdown: () => Promise<void>): void {
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    await shutdown();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}

@@ -8,7 +8,7 @@ import type { Command } from 'commander';
 import { createLogger } from '../../log/index.js';
 import { startNode } from '../../node/node.js';
 import { DEV_CHAIN_ID, EthereumConnector, connectorStateFileName } from '../../proxy/ethereum/index.js';
-import { CliUsageError, ledgerFor, wholeNumber, withAccountOptions } from '../context.js';
+import { CliUsageError, ledgerFor, stopOnSignal, wholeNumber, withAccountOptions } from '../context.js';
 import { printJson, say } from '../output.js';
 import { nodeConfigFromFlags, withNodeOptions, type NodeFlags } from './node.js';
 
@@ -84,16 +84,10 @@ export function registerConnectorCommands(program: Command): void {
         if (running.url) say(`  the TCS also answers JSON-RPC at ${running.url}`);
         for (const worker of workers) say(`  worker ${worker.name}  id ${worker.workerId}  (SIMULATED TEE: development only)`);
       }
-      let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
-        stopping = true;
+      stopOnSignal(async () => {
         await bridge.stop();
         await running.stop();
         connection.close();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      });
     });
 }

@@ -6,6 +6,7 @@ import type { Command } from 'commander';
 import { environmentVariables, loadConfig, type Json, type NodeConfig } from '../../config/index.js';
 import { createLogger } from '../../log/index.js';
 import { startNode } from '../../node/node.js';
+import { stopOnSignal } from '../context.js';
 import { runWorkedExample } from '../example.js';
 import { printJson, say } from '../output.js';
 
@@ -89,15 +90,7 @@ export function registerNodeCommands(program: Command): void {
         say(`TCS ready: ${running.url || '(manager only)'}  role=${config.role}  data=${config.dataDir}`);
         for (const worker of workerList) say(`  worker ${worker.name}  id ${worker.workerId}  (SIMULATED TEE: development only)`);
       }
-      let stopping = false;
-      const stop = async () => {
-        if (stopping) return;
-        stopping = true;
-        await running.stop();
-        process.exit(0);
-      };
-      process.on('SIGINT', () => void stop());
-      process.on('SIGTERM', () => void stop());
+      stopOnSignal(() => running.stop());
       if (flags.example && running.url && workerList[0]) {
         await runWorkedExample(running.url, workerList[0].workerId, say);
         say('');

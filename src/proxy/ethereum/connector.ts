@@ -69,6 +69,8 @@ export interface ConnectorStatus {
   handedOff: number;
   completed: number;
   receiptUpdates: number;
+  /** Passes that stopped early because the TCS queue was full. */
+  queueFullWaits: number;
 }
 
 /** The connector's file name for a deployment: one per chain and work order registry. */
@@ -83,7 +85,7 @@ export function outcomeResponse(workOrderId: string, outcome: WorkOrderOutcome):
 
 export class EthereumConnector {
   private readonly options: Required<Omit<ConnectorOptions, 'blocksPerQuery'>> & { blocksPerQuery?: number };
-  private state!: ConnectorState;
+  private state: ConnectorState;
   /** Workers whose work orders this connector serves: registered on chain by its account. */
   private readonly workerIds = new Set<string>();
   private running = false;
@@ -91,10 +93,11 @@ export class EthereumConnector {
   private wake: (() => void) | undefined;
   private unsubscribe: (() => void) | undefined;
   private lastWorkerSync = 0;
-  private readonly counters = { handedOff: 0, completed: 0, receiptUpdates: 0 };
+  private readonly counters = { handedOff: 0, completed: 0, receiptUpdates: 0, queueFullWaits: 0 };
 
   constructor(options: ConnectorOptions) {
     this.options = { workerSyncIntervalMs: 60_000, ...options };
+    this.state = this.loadState();
   }
 
   get status(): ConnectorStatus {
@@ -104,7 +107,6 @@ export class EthereumConnector {
   /** Waits for this account's own transactions, registers the workers, and starts following the chain. */
   async start(): Promise<void> {
     const { ledger, log } = this.options;
-    this.state = this.loadState();
     const account = await ledger.account();
     if (!account) throw new Error('the connector needs a ledger that can send transactions');
     await ledger.settle();
@@ -227,6 +229,7 @@ export class EthereumConnector {
       const accepted = await this.handOff(event);
       if (!accepted) {
         // The store's queue is full: stop before this event's block and read it again next pass.
+        this.counters.queueFullWaits += 1;
         handedThrough = event.blockNumber - 1;
         break;
       }

@@ -20,7 +20,8 @@ import {
   type EthereumLedger,
 } from '../../../src/proxy/ethereum/index.js';
 import { startTestNode, type TestNode } from '../../helpers/in-process-node.js';
-import { Account, randomId, startTestChain, type TestChain } from './fixtures.js';
+import { PROJECT_ROOT } from '../../helpers/node-process.js';
+import { Account, makeRequester, makeWorker, makeWorkOrder, randomId, startTestChain, type TestChain } from './fixtures.js';
 
 const REQUESTER_ACCOUNT = Account.REQUESTER;
 const CONNECTOR_ACCOUNT = Account.WORKER;
@@ -44,8 +45,8 @@ interface Bridge {
   stop(): Promise<void>;
 }
 
-async function startBridge(chain: TestChain, name: string, confirmations: number): Promise<Bridge> {
-  const tcs = await startTestNode(name);
+async function startBridge(chain: TestChain, name: string, confirmations: number, maxPendingWorkOrders = 100): Promise<Bridge> {
+  const tcs = await startTestNode(name, { workers: { workloadModules: [path.join(PROJECT_ROOT, 'test/fixtures/fault-workloads.ts')] } });
   const connector = new EthereumConnector({
     ledger: chain.ledger(CONNECTOR_ACCOUNT),
     deployment: chain.deployment,
@@ -53,7 +54,7 @@ async function startBridge(chain: TestChain, name: string, confirmations: number
     stateFile: path.join(tcs.node.config.dataDir, 'connector', connectorStateFileName(chain.deployment)),
     confirmations,
     pollIntervalMs: 50,
-    maxPendingWorkOrders: 100,
+    maxPendingWorkOrders,
     log: createLogger('connector', { level: 'silent' }),
   });
   await connector.start();
@@ -163,11 +164,9 @@ describe('Ethereum connector: work orders through the chain', () => {
   });
 
   it('work orders for a worker another account registered are left to that account', async () => {
-    const { makeWorker } = await import('./fixtures.js');
     const foreign = makeWorker();
     await chain.ledger(Account.STRANGER).registerWorker(foreign.register);
     const requester = chain.ledger(REQUESTER_ACCOUNT);
-    const { makeRequester, makeWorkOrder } = await import('./fixtures.js');
     const built = makeWorkOrder(foreign, makeRequester());
     await requester.submitWorkOrder(built.params);
     await bridge.connector.step();
@@ -176,7 +175,7 @@ describe('Ethereum connector: work orders through the chain', () => {
   });
 });
 
-describe('Ethereum connector: re-organisations', () => {
+describe('Ethereum connector: back-pressure and re-organisations', () => {
   let chain: TestChain;
 
   before(async () => {
@@ -184,6 +183,22 @@ describe('Ethereum connector: re-organisations', () => {
   });
   after(async () => {
     await chain?.stop();
+  });
+
+  it('a full TCS queue makes the connector wait: every work order submitted on chain still completes', async () => {
+    const bridge = await startBridge(chain, 'busy', 0, 2);
+    try {
+      // A workload that takes 100 ms each keeps two work orders in the queue while the rest arrive.
+      const submissions = [];
+      for (let index = 0; index < 8; index += 1) submissions.push(await bridge.client.submit({ workerId: bridge.workerId, workload: 'test-slow', inputs: [`queued ${index}`] }));
+      for (const [index, submission] of submissions.entries()) {
+        assert.equal((await bridge.client.waitForResult(submission, { timeoutMs: 30_000 })).outData[0]!.data.toString(), `queued ${index}`);
+      }
+      assert.equal(bridge.connector.status.handedOff, 8);
+      assert.ok(bridge.connector.status.queueFullWaits > 0, 'the queue never filled: the test did not exercise back-pressure');
+    } finally {
+      await bridge.stop();
+    }
   });
 
   it('never acts on a work order until it is `confirmations` blocks deep, so a shallower re-org cannot touch it', async () => {
