@@ -1,10 +1,17 @@
 /**
  * In-process counters and latency sums for the listener, rendered in the Prometheus text format at
- * GET /metrics: calls per method and outcome code, and the time spent answering them.
+ * GET /metrics: calls per method and outcome code, and the time spent answering them. Other parts
+ * of the process (the connector) add their own lines through addSource.
  */
 export class Metrics {
   private readonly calls = new Map<string, { count: number; seconds: number }>();
   private readonly counters = new Map<string, number>();
+  private readonly sources: (() => string[])[] = [];
+
+  /** Lines in the Prometheus text format (HELP, TYPE and samples) appended to every rendering. */
+  addSource(source: () => string[]): void {
+    this.sources.push(source);
+  }
 
   observe(method: string, outcome: number | 'ok', elapsedMs: number): void {
     const key = `method="${method}",outcome="${outcome}"`;
@@ -29,6 +36,7 @@ export class Metrics {
       '# HELP tcf_listener_rejections_total Requests refused before JSON-RPC dispatch.',
       '# TYPE tcf_listener_rejections_total counter',
       ...[...this.counters].map(([name, value]) => `tcf_listener_rejections_total{reason="${name}"} ${value}`),
+      ...this.sources.flatMap((source) => source()),
     ];
     return lines.join('\n') + '\n';
   }

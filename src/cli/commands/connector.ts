@@ -76,6 +76,7 @@ export function registerConnectorCommands(program: Command): void {
         connection.close();
         throw error;
       }
+      running.listener?.metrics.addSource(() => bridge.metricLines());
       const workers = running.manager?.managedWorkers.map((worker) => ({ name: worker.name, workerId: worker.workerId })) ?? [];
       if (flags.json) {
         printJson({ url: running.url, account: connection.account, chainId: connection.deployment.chainId, confirmations, workers, pids: running.manager?.processIds ?? [] });

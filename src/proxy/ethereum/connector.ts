@@ -104,6 +104,20 @@ export class EthereumConnector {
     return { cursorBlock: this.state.cursor.blockNumber, owed: Object.keys(this.state.owed).length, ...this.counters };
   }
 
+  /** The status in the Prometheus text format, for a node's GET /metrics. */
+  metricLines(): string[] {
+    const status = this.status;
+    const metric = (name: string, type: 'gauge' | 'counter', help: string, value: number) => [`# HELP ${name} ${help}`, `# TYPE ${name} ${type}`, `${name} ${value}`];
+    return [
+      ...metric('tcf_connector_cursor_block', 'gauge', 'Last block whose work orders are all in the store.', status.cursorBlock),
+      ...metric('tcf_connector_owed_completions', 'gauge', 'Work orders taken from the chain whose completion is not yet confirmed on it.', status.owed),
+      ...metric('tcf_connector_handed_off_total', 'counter', 'Work orders taken from the chain into the store.', status.handedOff),
+      ...metric('tcf_connector_completed_total', 'counter', 'Completions posted to the chain.', status.completed),
+      ...metric('tcf_connector_receipt_updates_total', 'counter', 'Worker receipt updates posted to the chain.', status.receiptUpdates),
+      ...metric('tcf_connector_queue_full_waits_total', 'counter', 'Passes cut short because the TCS queue was full.', status.queueFullWaits),
+    ];
+  }
+
   /** Waits for this account's own transactions, registers the workers, and starts following the chain. */
   async start(): Promise<void> {
     const { ledger, log } = this.options;

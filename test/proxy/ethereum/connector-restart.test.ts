@@ -84,6 +84,10 @@ describe('tcf connector ethereum as a process', () => {
       const events = completions.filter((log) => 'args' in log && (log.args[0] as string) === `0x${workOrderId}`);
       assert.equal(events.length, 1, `work order ${workOrderId} completed ${events.length} times`);
     }
+    const metrics = await (await fetch(new URL('/metrics', connector.url))).text();
+    const completedByRestarted = Number(/^tcf_connector_completed_total (\d+)$/m.exec(metrics)?.[1]);
+    assert.equal(completedByRestarted, BATCH - completedAtKill, `the restarted connector reports ${completedByRestarted} completions:\n${metrics}`);
+    assert.match(metrics, /^tcf_connector_owed_completions \d+$/m);
     for (const { workOrderId } of submissions) {
       const byWorker: ReceiptUpdateRetrieveResult = await waitFor(() => ledger.retrieveReceiptUpdate(workOrderId, LAST_RECEIPT_UPDATE, workerId));
       assert.equal(byWorker.updateCount, 1, `work order ${workOrderId} has ${byWorker.updateCount} worker receipt updates`);
