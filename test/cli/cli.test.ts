@@ -189,8 +189,25 @@ describe('tcf command line against a real node', () => {
     ]);
   });
 
+  it('demo --ledger ethereum runs the same examples through a local chain, the contracts and the connector', async () => {
+    const demo = await tcf(['demo', '--ledger', 'ethereum', '--json'], {});
+    assert.equal(demo.code, 0, demo.stderr);
+    const summary = JSON.parse(demo.stdout) as { ledger: string; chainId: number; workOrders: { workload: string; output: string; receiptStatus: number }[] };
+    assert.equal(summary.ledger, 'ethereum');
+    assert.equal(summary.chainId, 31337);
+    assert.deepEqual(
+      summary.workOrders.map((order) => [order.workload, order.output, order.receiptStatus]),
+      [
+        ['echo-result', 'RESULT: Hello, TCF', 2],
+        ['heart-disease-eval', 'You have a 47% risk of heart disease', 2],
+        ['inside-out-eval', 'RESULT: FILE WRITE SUCCESS', 2],
+        ['inside-out-eval', 'RESULT: data-hosted-by-the-TCS', 2],
+      ],
+    );
+  });
+
   it('every command has --help with an example', async () => {
-    for (const command of [['workers'], ['receipts'], ['keys'], ['node', 'start'], ['demo'], ['workers', 'list'], ['workers', 'show'], ['submit'], ['result'], ['receipts', 'list'], ['receipts', 'show'], ['keys', 'create'], ['keys', 'show']]) {
+    for (const command of [['workers'], ['receipts'], ['keys'], ['node', 'start'], ['demo'], ['workers', 'list'], ['workers', 'show'], ['submit'], ['result'], ['receipts', 'list'], ['receipts', 'show'], ['keys', 'create'], ['keys', 'show'], ['contracts'], ['contracts', 'deploy'], ['connector'], ['connector', 'ethereum']]) {
       const help = await tcf([...command, '--help'], {});
       assert.equal(help.code, 0);
       assert.match(help.stdout, /Example/, `${command.join(' ')} --help has an example`);

@@ -26,7 +26,10 @@ interface ConnectorFlags extends NodeFlags {
 }
 
 export function registerConnectorCommands(program: Command): void {
-  const connector = program.command('connector').description('Bridge a ledger to a TCS (the proxy model).');
+  const connector = program
+    .command('connector')
+    .description('Bridge a ledger to a TCS (the proxy model).')
+    .addHelpText('after', '\nExample:\n  tcf connector ethereum --rpc http://127.0.0.1:8545 --contracts deployment.json --dev-account 1');
   withAccountOptions(withNodeOptions(connector.command('ethereum')))
     .description('Run a TCS and connect it to TCF\'s contracts on an Ethereum chain: register its workers, run the work orders submitted to them, post results and receipt updates.')
     .option('--contracts <file>', 'the deployment file of `tcf contracts deploy`', process.env.TCF_ETHEREUM_CONTRACTS)

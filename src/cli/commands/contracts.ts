@@ -20,7 +20,10 @@ interface DeployFlags {
 }
 
 export function registerContractCommands(program: Command): void {
-  const contracts = program.command('contracts').description('Deploy TCF\'s registries to an Ethereum chain (the proxy model).');
+  const contracts = program
+    .command('contracts')
+    .description('Deploy TCF\'s registries to an Ethereum chain (the proxy model).')
+    .addHelpText('after', '\nExample:\n  tcf contracts deploy --rpc http://127.0.0.1:8545 --dev-account 0 --out deployment.json');
   withAccountOptions(contracts.command('deploy'))
     .description('Compile and deploy the worker registry list, worker registry, work order registry and receipt registry.')
     .option('--out <file>', 'where to write the deployment file', 'deployment.json')
