@@ -54,6 +54,8 @@ async function startBridge(chain: TestChain, name: string, confirmations: number
     stateFile: path.join(tcs.node.config.dataDir, 'connector', connectorStateFileName(chain.deployment)),
     confirmations,
     pollIntervalMs: 50,
+    // Every pass compares the workers with the chain, so a change in the TCS shows on chain at once.
+    workerSyncIntervalMs: 0,
     maxPendingWorkOrders,
     log: createLogger('connector', { level: 'silent' }),
   });
@@ -95,6 +97,22 @@ describe('Ethereum connector: work orders through the chain', () => {
     // Only the registrant may change a worker: the connector's own update goes through, a stranger's is refused.
     await chain.ledger(CONNECTOR_ACCOUNT).setWorkerStatus({ workerId: bridge.workerId, status: 1 });
     await assert.rejects(chain.ledger(Account.STRANGER).setWorkerStatus({ workerId: bridge.workerId, status: 2 }), /only the account that registered the worker/);
+  });
+
+  it('a worker\'s new status and details in the TCS reach the chain on the next pass', async () => {
+    const store = bridge.tcs.node.store;
+    const original = (await store.getWorker(bridge.workerId))!;
+    try {
+      await store.updateWorker(bridge.workerId, { status: 2, details: { ...original.details, workOrderSyncUri: 'https://tcs.example/moved' } });
+      await bridge.connector.step();
+      const onChain = await bridge.ledger.retrieveWorker(bridge.workerId);
+      assert.equal(onChain?.status, 2);
+      assert.equal(onChain?.details.workOrderSyncUri, 'https://tcs.example/moved');
+    } finally {
+      await store.updateWorker(bridge.workerId, { status: original.status, details: original.details });
+      await bridge.connector.step();
+    }
+    assert.deepEqual(await bridge.ledger.retrieveWorker(bridge.workerId), original);
   });
 
   for (const [workload, input, expected] of [
