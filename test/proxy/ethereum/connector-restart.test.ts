@@ -13,7 +13,7 @@ import { generateSigningKey } from '../../../src/crypto/index.js';
 import { LAST_RECEIPT_UPDATE, type ReceiptUpdateRetrieveResult } from '../../../src/protocol/index.js';
 import { EthereumRequesterBackend, WorkOrderStatus, writeDeploymentFile } from '../../../src/proxy/ethereum/index.js';
 import { startNodeProcess, tcf, tempDir, type NodeProcess } from '../../helpers/node-process.js';
-import { Account, startTestChain, type TestChain } from './fixtures.js';
+import { Account, eventually, startTestChain, type TestChain } from './fixtures.js';
 
 const BATCH = 30;
 
@@ -89,7 +89,7 @@ describe('tcf connector ethereum as a process', () => {
     assert.equal(completedByRestarted, BATCH - completedAtKill, `the restarted connector reports ${completedByRestarted} completions:\n${metrics}`);
     assert.match(metrics, /^tcf_connector_owed_completions \d+$/m);
     for (const { workOrderId } of submissions) {
-      const byWorker: ReceiptUpdateRetrieveResult = await waitFor(() => ledger.retrieveReceiptUpdate(workOrderId, LAST_RECEIPT_UPDATE, workerId));
+      const byWorker: ReceiptUpdateRetrieveResult = await eventually('the worker receipt update', () => ledger.retrieveReceiptUpdate(workOrderId, LAST_RECEIPT_UPDATE, workerId));
       assert.equal(byWorker.updateCount, 1, `work order ${workOrderId} has ${byWorker.updateCount} worker receipt updates`);
     }
   });
@@ -111,7 +111,7 @@ describe('tcf connector ethereum as a process', () => {
     assert.equal(result.verified, true);
     assert.equal(result.outputs[0]?.text, 'RESULT: hello chain');
 
-    const shown = await waitFor(async () => {
+    const shown = await eventually('the worker update on the receipt', async () => {
       const run = await tcf(['receipts', 'show', result.workOrderId, ...chainFlags, '--json'], env);
       assert.equal(run.code, 0, run.stderr);
       const receipt = JSON.parse(run.stdout) as { updates: { signer: string; signatureValid: boolean }[] };
@@ -135,13 +135,3 @@ describe('tcf connector ethereum as a process', () => {
     assert.match(mismatch.stderr, /is chain 31337, but .*mainnet\.json is for chain 1/);
   });
 });
-
-async function waitFor<T>(probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error('timed out');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}

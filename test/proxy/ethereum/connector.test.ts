@@ -21,20 +21,10 @@ import {
 } from '../../../src/proxy/ethereum/index.js';
 import { startTestNode, type TestNode } from '../../helpers/in-process-node.js';
 import { PROJECT_ROOT } from '../../helpers/node-process.js';
-import { Account, makeRequester, makeWorker, makeWorkOrder, randomId, startTestChain, type TestChain } from './fixtures.js';
+import { Account, eventually, makeRequester, makeWorker, makeWorkOrder, randomId, startTestChain, type TestChain } from './fixtures.js';
 
 const REQUESTER_ACCOUNT = Account.REQUESTER;
 const CONNECTOR_ACCOUNT = Account.WORKER;
-
-async function until<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
 
 interface Bridge {
   tcs: TestNode;
@@ -130,7 +120,7 @@ describe('Ethereum connector: work orders through the chain', () => {
 
       const onChain = await bridge.ledger.getWorkOrder(submission.workOrderId);
       assert.equal(onChain?.status, WorkOrderStatus.COMPLETED);
-      const update = await until('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
+      const update = await eventually('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
       assert.equal(update.updateType, ReceiptStatus.PROCESSED);
       assert.equal(update.updateCount, 1);
       const receipt = await bridge.client.retrieveReceipt(submission.workOrderId);
@@ -149,7 +139,7 @@ describe('Ethereum connector: work orders through the chain', () => {
     const submission = await bridge.client.submit({ workerId: bridge.workerId, workload: 'echo-result', inputs: ['late receipt'], signer });
     await bridge.client.waitForResult(submission, { timeoutMs: 30_000 });
     await bridge.client.createReceipt(submission, signer);
-    const update = await until('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
+    const update = await eventually('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
     assert.equal(update.updateCount, 1);
     // Later passes re-check and add nothing.
     await bridge.connector.step();
@@ -163,7 +153,7 @@ describe('Ethereum connector: work orders through the chain', () => {
     const submission = await bridge.client.submit({ workerId: bridge.workerId, workload: 'no-such-workload', inputs: ['x'], signer });
     await bridge.client.createReceipt(submission, signer);
     await assert.rejects(bridge.client.waitForResult(submission, { timeoutMs: 30_000 }), (error: unknown) => error instanceof RpcCallError && error.code === ErrorCode.INVALID_WORKLOAD);
-    const update = await until('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
+    const update = await eventually('the worker receipt update', () => bridge.ledger.retrieveReceiptUpdate(submission.workOrderId, LAST_RECEIPT_UPDATE, bridge.workerId));
     assert.equal(update.updateType, ReceiptStatus.FAILED);
   });
 
@@ -171,7 +161,7 @@ describe('Ethereum connector: work orders through the chain', () => {
     const workOrderId = randomId();
     const registry = chain.contract('WorkOrderRegistry', REQUESTER_ACCOUNT);
     await (await registry.getFunction('workOrderSubmit')(`0x${workOrderId}`, `0x${bridge.workerId}`, `0x${randomId()}`, '{"not":"a work order"')).wait();
-    const order = await until('the error completion', async () => {
+    const order = await eventually('the error completion', async () => {
       const found = await chain.contract('WorkOrderRegistry', REQUESTER_ACCOUNT).getFunction('workOrderGet')(`0x${workOrderId}`);
       return Number(found[0]) === WorkOrderStatus.COMPLETED ? (found[3] as string) : undefined;
     });
@@ -244,7 +234,7 @@ describe('Ethereum connector: back-pressure and re-organisations', () => {
       try {
         const opened = await wait;
         assert.equal(opened.outData[0]!.data.toString(), 'RESULT: kept');
-        await until('the completion to be confirmed', async () => (bridge.connector.status.owed === 0 ? true : undefined));
+        await eventually('the completion to be confirmed', async () => (bridge.connector.status.owed === 0 ? true : undefined));
       } finally {
         clearInterval(mining);
       }
@@ -261,7 +251,7 @@ describe('Ethereum connector: back-pressure and re-organisations', () => {
       const signer = generateSigningKey();
       const submission = await bridge.client.submit({ workerId: bridge.workerId, workload: 'echo-result', inputs: ['twice on two chains'], signer });
       await bridge.client.waitForResult(submission, { timeoutMs: 30_000 });
-      await until('the connector to be done with it', async () => (bridge.connector.status.owed === 0 ? true : undefined));
+      await eventually('the connector to be done with it', async () => (bridge.connector.status.owed === 0 ? true : undefined));
 
       const cursorBefore = bridge.connector.status.cursorBlock;
       // Drop the submission and its completion, and replay the same request on the new branch at a

@@ -103,6 +103,17 @@ export async function startTestChain(options: { lookUpPageSize?: number } = {}):
 
 export const randomId = (): string => bytesToHex(randomBytes(32));
 
+/** Polls `probe` until it returns something other than undefined; fails naming `what` after `timeoutMs`. */
+export async function eventually<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
 /** Asserts that `action` was reverted by a contract with exactly `reason`, through the ledger or a raw ethers call. */
 export async function assertReverts(action: Promise<unknown>, reason: string): Promise<void> {
   await assert.rejects(action, (error: unknown) => {
