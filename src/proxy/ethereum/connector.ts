@@ -26,6 +26,9 @@ import type { Store, WorkOrderOutcome } from '../../store/store.js';
 import type { Deployment } from './deploy.js';
 import { LedgerError, WorkOrderStatus, type EthereumLedger, type WorkOrderSubmittedEvent } from './ledger.js';
 
+/** Owed completions checked and posted at once in one pass. */
+const COMPLETIONS_IN_FLIGHT = 32;
+
 /** Registration makes a worker active; any other status in the store is set right after. */
 const WORKER_ACTIVE = 1;
 
@@ -300,7 +303,7 @@ export class EthereumConnector {
   private async postCompletions(head: number): Promise<void> {
     const { store, ledger, log } = this.options;
     let changed = false;
-    const posts = Object.entries(this.state.owed).map(async ([workOrderId, owed]) => {
+    const post = async ([workOrderId, owed]: [string, OwedCompletion]) => {
       if (owed.completedAtBlock !== undefined) {
         if (head - owed.completedAtBlock < this.options.confirmations) return;
         if ((await ledger.workOrderStatus(workOrderId)) === WorkOrderStatus.COMPLETED) {
@@ -320,23 +323,37 @@ export class EthereumConnector {
         if (!stored?.outcome) return;
         response = outcomeResponse(workOrderId, stored.outcome);
       }
-      if ((await ledger.workOrderStatus(workOrderId)) === WorkOrderStatus.SUBMITTED) {
+      const status = await ledger.workOrderStatus(workOrderId);
+      changed = true;
+      if (status === undefined) {
+        // Its submission was re-organised away; if the new branch carries it again, re-reading finds it.
+        log.warn('the work order is no longer on chain; dropping its completion', { workOrderId });
+        delete this.state.owed[workOrderId];
+        return;
+      }
+      if (status === WorkOrderStatus.SUBMITTED) {
         try {
           owed.completedAtBlock = (await ledger.completeWorkOrder(workOrderId, response)).blockNumber;
           this.counters.completed += 1;
           log.info('work order completed on chain', { workOrderId, block: owed.completedAtBlock, outcome: 'result' in response ? 'result' : 'error' });
         } catch (error) {
           if (!(error instanceof LedgerError)) throw error;
-          log.error('the chain refused the completion', { workOrderId, reason: error.reason });
+          // A contract refusal does not change on retry; the outcome stays in the store for the operator.
+          log.error('the chain refused the completion; giving it up', { workOrderId, reason: error.reason });
+          delete this.state.owed[workOrderId];
           return;
         }
       } else {
         owed.completedAtBlock = await ledger.blockNumber();
       }
-      changed = true;
       if (!owed.error) await this.postReceiptUpdate(workOrderId);
-    });
-    const results = await Promise.allSettled(posts);
+    };
+    // A bounded number at a time: a backlog of thousands must not become thousands of concurrent calls to the node.
+    const owedEntries = Object.entries(this.state.owed);
+    const results: PromiseSettledResult<void>[] = [];
+    for (let start = 0; start < owedEntries.length; start += COMPLETIONS_IN_FLIGHT) {
+      results.push(...(await Promise.allSettled(owedEntries.slice(start, start + COMPLETIONS_IN_FLIGHT).map(post))));
+    }
     if (changed) this.saveState();
     const failed = results.find((result): result is PromiseRejectedResult => result.status === 'rejected');
     if (failed) throw failed.reason;
