@@ -8,18 +8,20 @@
  * A backend reports the spec's errors as RpcCallError with the spec code, whatever carried them.
  */
 import { ErrorCode } from '../protocol/errors.js';
-import type {
-  LookUpResult,
-  MethodParams,
-  ReceiptCreate,
-  ReceiptRetrieveResult,
-  ReceiptUpdate,
-  ReceiptUpdateRetrieveResult,
-  WorkerRecord,
-  WorkOrderRequest,
-  WorkOrderResult,
+import {
+  workerDetails,
+  type LookUpResult,
+  type MethodParams,
+  type ReceiptCreate,
+  type ReceiptRetrieveResult,
+  type ReceiptUpdate,
+  type ReceiptUpdateRetrieveResult,
+  type WorkerRecord,
+  type WorkOrderRequest,
+  type WorkOrderResult,
 } from '../protocol/messages.js';
-import { JsonRpcClient, RpcCallError, type RpcClientOptions } from './rpc-client.js';
+import { validate } from '../protocol/schema.js';
+import { JsonRpcClient, RpcCallError, TransportError, type RpcClientOptions } from './rpc-client.js';
 
 export type WorkerFilter = MethodParams<'WorkerLookUp'>;
 export type ReceiptFilter = MethodParams<'WorkOrderReceiptLookUp'>;
@@ -32,7 +34,7 @@ export interface RequesterBackend {
   readonly description: string;
   /** One page of worker ids; pass the returned lookupTag for the next ("" = last page). */
   lookUpWorkers(filter: WorkerFilter, lookUpTag?: string): Promise<LookUpResult>;
-  /** The worker's record as registered (details not yet trusted). */
+  /** The worker's record as registered, its details checked against the schema (their evidence not yet trusted). */
   retrieveWorker(workerId: string): Promise<WorkerRecord>;
   /** Submits; the result when the way in answers at once (direct model, synchronous), otherwise undefined. */
   submitWorkOrder(request: WorkOrderRequest): Promise<WorkOrderResult | undefined>;
@@ -62,8 +64,11 @@ export class DirectBackend implements RequesterBackend {
   }
 
   async retrieveWorker(workerId: string): Promise<WorkerRecord> {
+    const worker = await this.rpc.call('WorkerRetrieve', { workerId });
+    const details = validate(workerDetails, worker.details, 'result.details');
+    if (!details.ok) throw new TransportError(`worker ${workerId}: ${details.error.message}`);
     // The listener answers without the id; the record carries the one asked for.
-    return { ...(await this.rpc.call('WorkerRetrieve', { workerId })), workerId };
+    return { ...worker, workerId, details: details.value };
   }
 
   async submitWorkOrder(request: WorkOrderRequest): Promise<WorkOrderResult | undefined> {

@@ -10,14 +10,13 @@ import { requesterIdForKey, type SigningKeyPair } from '../crypto/keys.js';
 import { ecdsaSignDigest, randomBytes, type HashingAlgorithm } from '../crypto/primitives.js';
 import { ReceiptStatus } from '../protocol/errors.js';
 import { receiptCreateHash, receiptUpdateHash } from '../protocol/hashing.js';
-import { workerDetails, type LookUpResult, type ReceiptCreate, type ReceiptRetrieveResult, type ReceiptUpdateRetrieveResult, type WorkerRecord } from '../protocol/messages.js';
-import { validate } from '../protocol/schema.js';
+import type { LookUpResult, ReceiptCreate, ReceiptRetrieveResult, ReceiptUpdateRetrieveResult, WorkerRecord } from '../protocol/messages.js';
 import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/evidence.js';
 import { trustWorker, type TrustedWorker } from '../attestation/worker-trust.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type InputItem, type OpenedResult, type OutputRequest } from '../workorder/requester.js';
 import type { IvMode } from '../workorder/items.js';
 import { DirectBackend, type ReceiptFilter, type RequesterBackend, type WorkerFilter } from './backend.js';
-import { TransportError, type JsonRpcClient, type RpcClientOptions } from './rpc-client.js';
+import type { JsonRpcClient, RpcClientOptions } from './rpc-client.js';
 import type { NotifyListener } from './notify.js';
 
 export interface TcfClientOptions extends RpcClientOptions {
@@ -115,11 +114,8 @@ export class TcfClient {
     return ids;
   }
 
-  async getWorker(workerId: string): Promise<WorkerRecord> {
-    const worker = await this.backend.retrieveWorker(workerId);
-    const details = validate(workerDetails, worker.details, 'result.details');
-    if (!details.ok) throw new TransportError(`worker ${workerId}: ${details.error.message}`);
-    return { ...worker, workerId, details: details.value };
+  getWorker(workerId: string): Promise<WorkerRecord> {
+    return this.backend.retrieveWorker(workerId);
   }
 
   /** Retrieves a worker and checks its evidence and key binding under the trust policy; throws UntrustedWorkerError. */

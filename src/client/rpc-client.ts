@@ -23,6 +23,12 @@ export class TransportError extends Error {
   override readonly name = 'TransportError';
 }
 
+/** Why fetch() failed, in a word where there is one (ECONNREFUSED, ENOTFOUND, …): fetch's own message is only "fetch failed". */
+export function fetchFailureReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
+  return cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
+}
+
 export interface RpcClientOptions {
   /** Sent as a bearer token: needed only for the operator methods. */
   operatorToken?: string;
@@ -51,9 +57,7 @@ export class JsonRpcClient {
         signal: AbortSignal.timeout(this.options.timeoutMs ?? 120_000),
       });
     } catch (error) {
-      const cause = (error as { cause?: { code?: string; message?: string; errors?: { code?: string }[] } }).cause;
-      const reason = cause?.code ?? cause?.errors?.[0]?.code ?? cause?.message ?? (error as Error).message;
-      throw new TransportError(`cannot reach the TCS at ${this.url} (${reason})`);
+      throw new TransportError(`cannot reach the TCS at ${this.url} (${fetchFailureReason(error)})`);
     }
     let body: unknown;
     try {

@@ -3,11 +3,10 @@
  * on its store — the node's workers are registered on chain, and work orders submitted to them there
  * are run by the node and completed on chain.
  */
-import path from 'node:path';
 import type { Command } from 'commander';
 import { createLogger } from '../../log/index.js';
 import { startNode } from '../../node/node.js';
-import { DEV_CHAIN_ID, EthereumConnector, connectorStateFileName } from '../../proxy/ethereum/index.js';
+import { DEV_CHAIN_ID, EthereumConnector } from '../../proxy/ethereum/index.js';
 import { CliUsageError, ledgerFor, stopOnSignal, wholeNumber, withAccountOptions } from '../context.js';
 import { printJson, say } from '../output.js';
 import { nodeConfigFromFlags, withNodeOptions, type NodeFlags } from './node.js';
@@ -66,7 +65,7 @@ export function registerConnectorCommands(program: Command): void {
         ledger: connection.ledger,
         deployment: connection.deployment,
         store: running.store,
-        stateFile: path.join(config.dataDir, 'connector', connectorStateFileName(connection.deployment)),
+        dataDir: config.dataDir,
         confirmations,
         pollIntervalMs: flags.pollInterval,
         maxPendingWorkOrders: config.listener.maxPendingWorkOrders,

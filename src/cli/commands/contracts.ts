@@ -2,11 +2,8 @@
  * `tcf contracts deploy`: compiles TCF's contracts (cached in build/) and deploys them to an Ethereum
  * chain, writing the deployment file every other command and the connector read.
  */
-import { JsonRpcProvider } from 'ethers';
 import type { Command } from 'commander';
-import { TransportError } from '../../client/rpc-client.js';
-import { compileContracts, deployContracts, writeDeploymentFile, DEFAULT_LOOKUP_PAGE_SIZE } from '../../proxy/ethereum/index.js';
-import { AccountError, signerFor } from '../../proxy/ethereum/connect.js';
+import { AccountError, compileContracts, deployContracts, openProvider, signerFor, writeDeploymentFile, DEFAULT_LOOKUP_PAGE_SIZE } from '../../proxy/ethereum/index.js';
 import { accountChoice, CliUsageError, wholeNumber, withAccountOptions } from '../context.js';
 import { printJson, say } from '../output.js';
 
@@ -45,13 +42,7 @@ export function registerContractCommands(program: Command): void {
       if (!flags.rpc) throw new CliUsageError('give --rpc <url> (or TCF_ETHEREUM_RPC)');
       const account = accountChoice(flags);
       if (!account) throw new CliUsageError('deploying sends transactions: give --account-key, TCF_ETHEREUM_KEY or --dev-account');
-      const provider = new JsonRpcProvider(flags.rpc, undefined, { batchMaxCount: 1, pollingInterval: 250, cacheTimeout: -1 });
-      let chainId: number;
-      try {
-        chainId = Number(await provider.send('eth_chainId', []));
-      } catch (error) {
-        throw new TransportError(`cannot reach the Ethereum node at ${flags.rpc}: ${(error as Error).message}`);
-      }
+      const { provider, chainId } = await openProvider(flags.rpc);
       let signer;
       try {
         signer = signerFor(account, chainId, provider);

@@ -18,7 +18,6 @@ import {
   EthereumLedger,
   EthereumRequesterBackend,
   compileContracts,
-  connectorStateFileName,
   deployContracts,
   startAnvil,
   type AnvilNode,
@@ -49,7 +48,7 @@ interface DemoTarget {
 
 type Teardown = (() => Promise<void>)[];
 
-async function directTarget(node: RunningNode): Promise<DemoTarget> {
+function directTarget(node: RunningNode): DemoTarget {
   return {
     client: new TcfClient(node.url),
     workerId: node.manager?.managedWorkers[0]?.workerId ?? '',
@@ -67,7 +66,7 @@ async function ethereumTarget(node: RunningNode, teardown: Teardown): Promise<De
     ledger: new EthereumLedger({ deployment, artifacts, runner: chain.wallet(CONNECTOR) }),
     deployment,
     store: node.store,
-    stateFile: path.join(node.config.dataDir, 'connector', connectorStateFileName(deployment)),
+    dataDir: node.config.dataDir,
     confirmations: 0,
     pollIntervalMs: 100,
     maxPendingWorkOrders: node.config.listener.maxPendingWorkOrders,
@@ -135,7 +134,7 @@ export function registerDemoCommand(program: Command): void {
           createLogger('demo', { level: 'silent' }),
         );
         const node = await starting;
-        const target = flags.ledger === 'ethereum' ? await ethereumTarget(node, teardown) : await directTarget(node);
+        const target = flags.ledger === 'ethereum' ? await ethereumTarget(node, teardown) : directTarget(node);
         const { client, workerId } = target;
         for (const line of target.started) log(line);
         const worker = await client.trustedWorker(workerId);

@@ -4,7 +4,7 @@
  * deployment file, and the compiled ABIs. The CLI, the connector and the requester backend start here.
  */
 import { JsonRpcProvider, Wallet } from 'ethers';
-import { TransportError } from '../../client/rpc-client.js';
+import { TransportError, fetchFailureReason } from '../../client/rpc-client.js';
 import { compileContracts } from './compile.js';
 import { DEV_CHAIN_ID, devAccounts } from './anvil.js';
 import { readDeploymentFile, type Deployment } from './deploy.js';
@@ -50,23 +50,36 @@ export function signerFor(choice: AccountChoice, chainId: number, provider: Json
   }
 }
 
+/**
+ * A provider for the node at `rpcUrl` and the chain id it answers; TransportError when it does not
+ * answer. The id is asked with one plain request first, so the provider can be told its network:
+ * an ethers provider left to find it out retries, and logs, forever while the node is down.
+ */
+export async function openProvider(rpcUrl: string, pollingIntervalMs = 250): Promise<{ provider: JsonRpcProvider; chainId: number }> {
+  let chainId: number;
+  try {
+    const response = await fetch(rpcUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ jsonrpc: '2.0', id: 1, method: 'eth_chainId', params: [] }),
+      signal: AbortSignal.timeout(30_000),
+    });
+    const { result } = (await response.json()) as { result?: unknown };
+    if (typeof result !== 'string' || !/^0x[0-9a-fA-F]+$/.test(result)) throw new Error(`eth_chainId answered ${JSON.stringify(result)}`);
+    chainId = Number(result);
+  } catch (error) {
+    throw new TransportError(`cannot reach the Ethereum node at ${rpcUrl}: ${fetchFailureReason(error)}`);
+  }
+  // cacheTimeout -1: a cached block number or nonce would be stale on a chain that mines each transaction at once.
+  const provider = new JsonRpcProvider(rpcUrl, chainId, { staticNetwork: true, batchMaxCount: 1, pollingInterval: pollingIntervalMs, cacheTimeout: -1 });
+  return { provider, chainId };
+}
+
 /** Connects to the node, checks it is the deployment's chain, and returns a ledger for the deployed contracts. */
 export async function connectLedger(options: ConnectOptions): Promise<LedgerConnection> {
   const deployment = readDeploymentFile(options.deploymentFile);
-  // cacheTimeout -1: a cached block number or nonce would be stale on a chain that mines each transaction at once.
-  const provider = new JsonRpcProvider(options.rpcUrl, deployment.chainId, {
-    staticNetwork: true,
-    batchMaxCount: 1,
-    pollingInterval: options.pollingIntervalMs ?? 250,
-    cacheTimeout: -1,
-  });
+  const { provider, chainId } = await openProvider(options.rpcUrl, options.pollingIntervalMs);
   try {
-    let chainId: number;
-    try {
-      chainId = Number(await provider.send('eth_chainId', []));
-    } catch (error) {
-      throw new TransportError(`cannot reach the Ethereum node at ${options.rpcUrl}: ${(error as Error).message}`);
-    }
     if (chainId !== deployment.chainId) throw new Error(`the node at ${options.rpcUrl} is chain ${chainId}, but ${options.deploymentFile} is for chain ${deployment.chainId}`);
     const signer = options.account ? signerFor(options.account, chainId, provider) : undefined;
     const { artifacts } = await compileContracts();

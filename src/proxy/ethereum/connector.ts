@@ -18,6 +18,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, LAST_RECEIPT_UPDATE, ReceiptStatus, TcfError, type RpcErrorObject } from '../../protocol/errors.js';
 import { canonicalId } from '../../protocol/ids.js';
 import type { RpcResponse } from '../../protocol/rpc.js';
@@ -36,8 +37,8 @@ export interface ConnectorOptions {
   ledger: EthereumLedger;
   deployment: Deployment;
   store: Store;
-  /** The connector's memory: last block read and completions still owed. One file per chain and registry. */
-  stateFile: string;
+  /** The node's data directory: the connector keeps its memory (last block read, completions still owed) in its connector/ folder, one file per chain and registry. */
+  dataDir: string;
   /** Blocks an event must be buried under before the connector acts on it (the re-org depth it survives). */
   confirmations: number;
   /** How often to look for new blocks and finished work orders. */
@@ -76,8 +77,7 @@ export interface ConnectorStatus {
   queueFullWaits: number;
 }
 
-/** The connector's file name for a deployment: one per chain and work order registry. */
-export function connectorStateFileName(deployment: Deployment): string {
+function stateFileName(deployment: Deployment): string {
   return `ethereum-connector-${deployment.chainId}-${deployment.addresses.workOrderRegistry.toLowerCase()}.json`;
 }
 
@@ -88,6 +88,7 @@ export function outcomeResponse(workOrderId: string, outcome: WorkOrderOutcome):
 
 export class EthereumConnector {
   private readonly options: Required<Omit<ConnectorOptions, 'blocksPerQuery'>> & { blocksPerQuery?: number };
+  private readonly stateFile: string;
   private state: ConnectorState;
   /** Workers whose work orders this connector serves: registered on chain by its account. */
   private readonly workerIds = new Set<string>();
@@ -100,6 +101,7 @@ export class EthereumConnector {
 
   constructor(options: ConnectorOptions) {
     this.options = { workerSyncIntervalMs: 60_000, ...options };
+    this.stateFile = path.join(options.dataDir, 'connector', stateFileName(options.deployment));
     this.state = this.loadState();
   }
 
@@ -199,7 +201,7 @@ export class EthereumConnector {
           if (local.status !== WORKER_ACTIVE) await ledger.setWorkerStatus({ workerId, status: local.status });
           log.info('registered worker on chain', { workerId });
         } else {
-          if (JSON.stringify(onChain.details) !== JSON.stringify(local.details)) {
+          if (!isDeepStrictEqual(onChain.details, local.details)) {
             await ledger.updateWorker({ workerId, details: local.details });
             log.info('updated worker details on chain', { workerId });
           }
@@ -281,7 +283,7 @@ export class EthereumConnector {
     if (outcome === 'busy') return false;
     if (outcome === 'duplicate') {
       const stored = await store.getWorkOrder(workOrderId);
-      if (!stored || JSON.stringify(stored.request) !== JSON.stringify(request)) {
+      if (!stored || !isDeepStrictEqual(stored.request, request)) {
         this.owe(workOrderId, { error: new TcfError(ErrorCode.INVALID_PARAMETER, 'params.workOrderId: this id was already used for another work order at this TCS').toRpcError() });
         return true;
       }
@@ -385,7 +387,8 @@ export class EthereumConnector {
   // State file
 
   private loadState(): ConnectorState {
-    const { deployment, stateFile } = this.options;
+    const { deployment } = this.options;
+    const { stateFile } = this;
     const fresh: ConnectorState = {
       version: 1,
       chainId: deployment.chainId,
@@ -409,7 +412,7 @@ export class EthereumConnector {
 
   /** Replaces the state file atomically: a crash leaves the old state or the new, never half of one. */
   private saveState(): void {
-    const { stateFile } = this.options;
+    const { stateFile } = this;
     fs.mkdirSync(path.dirname(stateFile), { recursive: true, mode: 0o700 });
     const temporary = `${stateFile}.tmp`;
     const handle = fs.openSync(temporary, 'w', 0o600);

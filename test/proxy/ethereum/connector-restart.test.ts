@@ -126,6 +126,10 @@ describe('tcf connector ethereum as a process', () => {
     const unpaid = await tcf(['submit', '--workload', 'echo-result', '--in', 'x', ...chainFlags], env);
     assert.equal(unpaid.code, 2);
     assert.match(unpaid.stderr, /sends a transaction: give --account-key/);
+    // An Ethereum node that does not answer is "unreachable" (exit 3), as a TCS that does not answer is.
+    const down = await tcf(['workers', 'list', '--ledger', 'ethereum', '--rpc', 'http://127.0.0.1:1', '--contracts', deploymentFile], env);
+    assert.equal(down.code, 3, down.stderr);
+    assert.match(down.stderr, /cannot reach the Ethereum node/);
     // A deployment file for another chain is refused before any call.
     const wrongChain = { ...chain.deployment, chainId: 1 };
     const wrongFile = path.join(work, 'mainnet.json');

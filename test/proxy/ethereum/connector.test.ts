@@ -16,7 +16,6 @@ import {
   EthereumConnector,
   EthereumRequesterBackend,
   WorkOrderStatus,
-  connectorStateFileName,
   type EthereumLedger,
 } from '../../../src/proxy/ethereum/index.js';
 import { startTestNode, type TestNode } from '../../helpers/in-process-node.js';
@@ -41,7 +40,7 @@ async function startBridge(chain: TestChain, name: string, confirmations: number
     ledger: chain.ledger(CONNECTOR_ACCOUNT),
     deployment: chain.deployment,
     store: tcs.node.store,
-    stateFile: path.join(tcs.node.config.dataDir, 'connector', connectorStateFileName(chain.deployment)),
+    dataDir: tcs.node.config.dataDir,
     confirmations,
     pollIntervalMs: 50,
     // Every pass compares the workers with the chain, so a change in the TCS shows on chain at once.
