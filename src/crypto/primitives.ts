@@ -99,21 +99,29 @@ const secp256k1Rfc6979Sha1 = ecdsa(secp256k1.Point, sha1, {
 });
 
 /**
- * Every signature multiplies the base point by its nonce. An 8-bit window table for it (built on first
- * use: ~50 ms and ~10 MiB once per process) cuts a signature from ~0.45 to ~0.3 ms, and speeds up
- * the base-point half of each verification; workers sign twice per work order.
+ * Every signature multiplies the base point by its nonce. An 8-bit window table for it cuts a
+ * signature from ~0.45 to ~0.3 ms and speeds up the base-point half of each verification (workers sign
+ * twice per work order). It costs ~40 ms and ~10 MiB to build, so it is built on the first signature
+ * or verification, not when a process that never signs (most CLI commands) imports this module.
  */
-secp256k1.Point.BASE.precompute(8);
+let baseTableBuilt = false;
+function withBaseTable(): void {
+  if (baseTableBuilt) return;
+  secp256k1.Point.BASE.precompute(8);
+  baseTableBuilt = true;
+}
 
 /** DER ECDSA secp256k1 signature over a 32-byte digest (the digest is not hashed again). */
 export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array): Buffer {
   if (digest32.length !== 32) throw new CryptoError('ECDSA signs a 32-byte digest');
+  withBaseTable();
   return Buffer.from(secp256k1Rfc6979Sha1.sign(digest32, privateKey, { prehash: false, lowS: false, format: 'der' }));
 }
 
 /** Accepts high- and low-S DER signatures, since Avalon's Python signs high-S and its enclave low-S. */
 export function ecdsaVerifyDigest(publicKey: Uint8Array, digest32: Uint8Array, derSignature: Uint8Array): boolean {
   if (digest32.length !== 32) return false;
+  withBaseTable();
   try {
     return secp256k1.verify(derSignature, digest32, publicKey, { prehash: false, lowS: false, format: 'der' });
   } catch {

@@ -23,6 +23,7 @@ import { ErrorCode, LAST_RECEIPT_UPDATE, ReceiptStatus, TcfError, type RpcErrorO
 import { canonicalId } from '../../protocol/ids.js';
 import type { RpcResponse } from '../../protocol/rpc.js';
 import type { Logger } from '../../log/index.js';
+import type { ReceiptUpdate } from '../../protocol/messages.js';
 import type { Store, WorkOrderOutcome } from '../../store/store.js';
 import type { Deployment } from './deploy.js';
 import { LedgerError, WorkOrderStatus, type EthereumLedger, type WorkOrderSubmittedEvent } from './ledger.js';
@@ -256,7 +257,10 @@ export class EthereumConnector {
     for await (const event of this.options.ledger.receiptCreatedEvents(from, handedThrough, query)) {
       // A work order not yet completed on chain gets its update right after its completion instead.
       const owed = this.state.owed[event.workOrderId];
-      if (this.workerIds.has(event.workerId) && (!owed || owed.completedAtBlock !== undefined)) await this.postReceiptUpdate(event.workOrderId);
+      const awaitingCompletion = owed !== undefined && owed.completedAtBlock === undefined;
+      if (!this.workerIds.has(event.workerId) || awaitingCompletion) continue;
+      const update = (await this.options.store.getWorkOrder(event.workOrderId))?.completionUpdate;
+      if (update) await this.postReceiptUpdate(update);
     }
     if (handedThrough >= from) {
       this.state.cursor = { blockNumber: handedThrough, blockHash: await this.options.ledger.blockHash(handedThrough) };
@@ -319,11 +323,13 @@ export class EthereumConnector {
         return;
       }
       let response: RpcResponse;
+      let completionUpdate: ReceiptUpdate | undefined;
       if (owed.error) response = { jsonrpc: '2.0', id: workOrderId, error: owed.error };
       else {
         const stored = await store.getWorkOrder(workOrderId);
         if (!stored?.outcome) return;
         response = outcomeResponse(workOrderId, stored.outcome);
+        completionUpdate = stored.completionUpdate;
       }
       const status = await ledger.workOrderStatus(workOrderId);
       changed = true;
@@ -348,7 +354,7 @@ export class EthereumConnector {
       } else {
         owed.completedAtBlock = await ledger.blockNumber();
       }
-      if (!owed.error) await this.postReceiptUpdate(workOrderId);
+      if (completionUpdate) await this.postReceiptUpdate(completionUpdate);
     };
     // A bounded number at a time: a backlog of thousands must not become thousands of concurrent calls to the node.
     const owedEntries = Object.entries(this.state.owed);
@@ -362,10 +368,9 @@ export class EthereumConnector {
   }
 
   /** Adds the worker's signed receipt update if the requester has created a receipt and the update is not there yet. */
-  private async postReceiptUpdate(workOrderId: string): Promise<void> {
-    const { store, ledger, log } = this.options;
-    const update = (await store.getWorkOrder(workOrderId))?.completionUpdate;
-    if (!update) return;
+  private async postReceiptUpdate(update: ReceiptUpdate): Promise<void> {
+    const { ledger, log } = this.options;
+    const workOrderId = canonicalId(update.workOrderId);
     const receipt = await ledger.retrieveReceipt(workOrderId);
     if (!receipt) return;
     if (await ledger.retrieveReceiptUpdate(workOrderId, LAST_RECEIPT_UPDATE, update.updaterId)) return;
