@@ -2,8 +2,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** shared/ sits beside the project root (read-only; the CI clone has it at the same place). */
-export const SHARED_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
+/**
+ * shared/ (read-only) sits beside the project root, where the CI clone has it too; TCF_SHARED_DIR
+ * names it for a checkout elsewhere (.ci/run sets it for a clone of a checkout that sits beside it).
+ */
+export const SHARED_DIR = process.env.TCF_SHARED_DIR ?? path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../../shared');
 
 export interface AvalonVectors {
   keys: {
@@ -24,5 +27,7 @@ export interface AvalonVectors {
 }
 
 export function loadAvalonVectors(): AvalonVectors {
-  return JSON.parse(fs.readFileSync(path.join(SHARED_DIR, 'interop/avalon-crypto-vectors.json'), 'utf8')) as AvalonVectors;
+  const file = path.join(SHARED_DIR, 'interop/avalon-crypto-vectors.json');
+  if (!fs.existsSync(file)) throw new Error(`the Avalon interop vectors are not at ${file}: put shared/ beside the project or set TCF_SHARED_DIR`);
+  return JSON.parse(fs.readFileSync(file, 'utf8')) as AvalonVectors;
 }
