@@ -1,8 +1,8 @@
 /**
  * The embedded Store on LMDB (lmdb-js): one environment in a directory, with sub-databases for the
  * records, the FIFO queue and the secondary indexes that lookups range-scan. Every durable change runs
- * in one write transaction, and the environment commits synchronously (fsync before the transaction's
- * promise resolves), so a crash right after a call returns loses nothing.
+ * in one write transaction, and no write call resolves before its transaction is flushed to disk, so a
+ * crash right after a call returns loses nothing.
  *
  * An LMDB store serves one node (nodes that share work use PostgreSQL), so claims live in memory: a
  * work order stays queued on disk until its outcome is committed, and a crash simply leaves it queued,
@@ -103,9 +103,10 @@ export class LmdbStore implements Store {
 
   constructor(directory: string) {
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    // lmdb-js defaults to overlappingSync on Linux, which resolves a write once it is visible and
-    // fsyncs later; the Store promises durability at resolution, so commits sync in place.
-    this.root = open({ path: directory, maxDbs: 16, compression: false, overlappingSync: false });
+    // overlappingSync: a transaction is visible once committed and is flushed to disk after, while the
+    // next one is written, so concurrent commits share flushes instead of each paying an fsync in
+    // turn. Every write below awaits `flushed` before it resolves: the Store's durability promise holds.
+    this.root = open({ path: directory, maxDbs: 16, compression: false, overlappingSync: true });
     this.workers = this.root.openDB({ name: 'workers' });
     this.workerIndex = this.root.openDB({ name: 'worker-index' });
     this.workOrders = this.root.openDB({ name: 'work-orders' });
@@ -141,13 +142,20 @@ export class LmdbStore implements Store {
     });
   }
 
+  /** Runs `body` in one write transaction and resolves once that transaction is durable. */
+  private async commit<T>(body: () => T): Promise<T> {
+    const result = await this.root.transaction(body);
+    await this.root.flushed;
+    return result;
+  }
+
   private emit(event: StoreEvent): void {
     this.events.emit('event', event);
   }
 
   async putWorker(worker: WorkerRecord): Promise<void> {
     const workerId = canonicalId(worker.workerId);
-    await this.root.transaction(() => {
+    await this.commit(() => {
       const previous = this.workers.get(workerId);
       if (previous) for (const key of workerIndexKeys(previous)) this.workerIndex.removeSync(key);
       this.workers.putSync(workerId, worker);
@@ -165,7 +173,7 @@ export class LmdbStore implements Store {
   }
 
   async updateWorker(workerId: string, change: { details?: WorkerDetails; status?: number }): Promise<WorkerRecord | undefined> {
-    const updated = await this.root.transaction(() => {
+    const updated = await this.commit(() => {
       const current = this.workers.get(workerId);
       if (!current) return undefined;
       const next: WorkerRecord = { ...current };
@@ -240,7 +248,10 @@ export class LmdbStore implements Store {
       this.enqueue(row);
       return 'accepted';
     });
+    // Managers may start on it once it is visible: nothing is answered until it is durable, below, and a
+    // later commit (its outcome) cannot be flushed before this one.
     if (outcome === 'accepted') this.emit({ type: 'submitted', workOrderId: order.workOrderId, workerId: order.workerId });
+    await this.root.flushed;
     return outcome;
   }
 
@@ -312,7 +323,7 @@ export class LmdbStore implements Store {
    * memory and the row on disk must still be unfinished, so racing finishes store one outcome.
    */
   async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
-    const finished = await this.root.transaction(() => {
+    const finished = await this.commit(() => {
       if (this.claims.get(workOrderId)?.owner !== owner) return false;
       const row = this.workOrders.get(workOrderId);
       if (row?.state !== 'queued') return false;
@@ -366,7 +377,7 @@ export class LmdbStore implements Store {
 
   async createReceipt(receipt: ReceiptCreate): Promise<'created' | 'exists'> {
     const workOrderId = canonicalId(receipt.workOrderId);
-    return this.root.transaction(() => {
+    return this.commit(() => {
       if (this.receipts.doesExist(workOrderId)) return 'exists';
       this.writeReceipt(workOrderId, { create: receipt, updates: [], currentStatus: receipt.receiptCreateStatus }, undefined);
       const update = this.workOrders.get(workOrderId)?.completionUpdate;
@@ -393,7 +404,7 @@ export class LmdbStore implements Store {
   }
 
   async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
-    return (await this.root.transaction(() => this.appendInTransaction(workOrderId, update))) ? 'appended' : 'no-receipt';
+    return (await this.commit(() => this.appendInTransaction(workOrderId, update))) ? 'appended' : 'no-receipt';
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {
