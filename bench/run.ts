@@ -30,6 +30,7 @@ interface NodeUnderTest {
   workerId: string;
   pids: number[];
   mainPid: number;
+  onPostgres: boolean;
   stop(): Promise<void>;
 }
 
@@ -53,6 +54,7 @@ async function startNode(processes: number, store = ''): Promise<NodeUnderTest> 
     workerId: ready.workers[0]!.workerId,
     pids: ready.pids,
     mainPid: child.pid!,
+    onPostgres: store !== '',
     async stop() {
       const exited = new Promise((resolve) => child.once('exit', resolve));
       child.kill('SIGTERM');
@@ -81,6 +83,41 @@ interface CpuPerWorkOrder {
   node: number;
   workers: number;
   loadGenerator: number;
+  /** The PostgreSQL server's processes, for a node on PostgreSQL (it shares the same cores). */
+  database?: number;
+}
+
+/** Pids of the local PostgreSQL server's processes (its backends included). */
+function postgresPids(): number[] {
+  return fs.readdirSync('/proc').filter((entry) => /^\d+$/.test(entry)).map(Number).filter((pid) => {
+    try {
+      return fs.readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
+    } catch {
+      return false;
+    }
+  });
+}
+
+/** CPU time per pid, skipping processes that are gone. */
+function cpuByPid(pids: number[]): Map<number, number> {
+  const times = new Map<number, number>();
+  for (const pid of pids) {
+    try {
+      times.set(pid, cpuMs(pid));
+    } catch {
+      // exited between listing and reading
+    }
+  }
+  return times;
+}
+
+/**
+ * Work orders per second these cores could sustain doing nothing but the CPU work measured per work
+ * order, and no faster than the worker processes can, each being one thread on one core.
+ */
+function cpuCeiling(cpu: CpuPerWorkOrder, cores: number, workerProcesses: number): number {
+  const allCores = (cores * 1000) / (cpu.node + cpu.workers + cpu.loadGenerator + (cpu.database ?? 0));
+  return Math.min(allCores, (Math.min(workerProcesses, cores) * 1000) / cpu.workers);
 }
 
 /**
@@ -89,13 +126,18 @@ interface CpuPerWorkOrder {
  */
 async function load(node: NodeUnderTest, options: Omit<LoadOptions, 'url' | 'workerId'>): Promise<LoadFigures & { cpu: CpuPerWorkOrder }> {
   const before = { node: cpuMs(node.mainPid), workers: node.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) };
+  const databaseBefore = node.onPostgres ? cpuByPid(postgresPids()) : undefined;
   const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ ...options, url: node.url, workerId: node.workerId })], { cwd: ROOT, maxBuffer: 1 << 20 });
   const figures = JSON.parse(stdout) as LoadFigures;
-  const cpu = {
+  const cpu: CpuPerWorkOrder = {
     node: (cpuMs(node.mainPid) - before.node) / options.count,
     workers: (node.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) - before.workers) / options.count,
     loadGenerator: figures.cpuMs / options.count,
   };
+  if (databaseBefore) {
+    const spent = [...cpuByPid(postgresPids())].reduce((sum, [pid, ms]) => sum + ms - (databaseBefore.get(pid) ?? 0), 0);
+    cpu.database = spent / options.count;
+  }
   return { ...figures, cpu };
 }
 
@@ -195,15 +237,19 @@ async function main(): Promise<void> {
     `Machine: ${cores} cores (${os.cpus()[0]?.model ?? 'unknown CPU'}), Node ${process.version}, ${quick ? 'quick' : 'full'} run, ${new Date().toISOString().slice(0, 10)}.`,
     `Command: \`npm run bench${quick ? ' -- --quick' : ''}\`. Worker RSA key ${RSA_BITS} bits; load generator: ${CONCURRENCY} concurrent synchronous requesters in a separate process, work orders pre-built; echo-result.`,
     '',
-    '| run | store | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) | CPU ms per work order: node / workers / load generator |',
-    '|---|---|---|---|---|---|---|---|---|---|',
-    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – | ${(cores * 1000 / bounds.get(size)!).toFixed(2)} (crypto only) |`),
-    ...rows.map(
-      (row) =>
-        `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.store} | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB | ${row.figures.cpu.node.toFixed(2)} / ${row.figures.cpu.workers.toFixed(2)} / ${row.figures.cpu.loadGenerator.toFixed(2)} |`,
-    ),
+    '| run | store | worker processes | input | work orders/s | ratio to crypto-only bound | p50 ms | p99 ms | peak RSS (node + workers) | CPU ms per work order: node / workers / load generator (/ PostgreSQL server) | CPU ceiling: work orders/s (ratio to bound) |',
+    '|---|---|---|---|---|---|---|---|---|---|---|',
+    ...sizes.map((size) => `| crypto-only bound (${cores} threads) | – | – | ${size / 1024} KiB | ${bounds.get(size)!.toFixed(0)} | 1.00 | – | – | – | ${(cores * 1000 / bounds.get(size)!).toFixed(2)} (crypto only) | – |`),
+    ...rows.map((row) => {
+      const { cpu } = row.figures;
+      const spent = [cpu.node, cpu.workers, cpu.loadGenerator, ...(cpu.database === undefined ? [] : [cpu.database])].map((ms) => ms.toFixed(2)).join(' / ');
+      const ceiling = cpuCeiling(cpu, cores, row.processes);
+      const ceilingCell = row.concurrency > 1 ? `${ceiling.toFixed(0)} (${(ceiling / row.bound).toFixed(2)})` : '–';
+      return `| ${row.label} (${row.concurrency} requester${row.concurrency > 1 ? 's' : ''}) | ${row.store} | ${row.processes} | ${row.inputBytes / 1024} KiB | ${row.figures.perSecond.toFixed(0)} | ${(row.figures.perSecond / row.bound).toFixed(2)} | ${row.figures.p50Ms.toFixed(2)} | ${row.figures.p99Ms.toFixed(2)} | ${row.rssMiB.toFixed(0)} MiB | ${spent} | ${ceilingCell} |`;
+    }),
     '',
-    `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×.`,
+    `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×; the CPU the 2-process run spent per work order caps it at ${(cpuCeiling(two.figures.cpu, cores, 2) / one.figures.perSecond).toFixed(2)}× on ${cores} cores.`,
+    'CPU ceiling: what the cores could sustain doing nothing but the CPU work each row measured per work order, with no idle time (and no more than one core per worker process); a row below its ceiling lost time to waiting, a ceiling below the bound is work beyond the crypto.',
   ].join('\n');
   process.stdout.write(table + '\n');
   if (rows.some((row) => row.figures.errors > 0 || row.figures.verified === 0)) {
