@@ -105,7 +105,8 @@ export class LmdbStore implements Store {
 
   constructor(directory: string) {
     fs.mkdirSync(directory, { recursive: true, mode: 0o700 });
-    // Synchronous commits (see commit()): each is on disk when transactionSync returns.
+    // lmdb-js defaults to overlappingSync on Linux, which syncs after a commit returns; here a commit is
+    // on disk when transactionSync returns (see commit()).
     this.root = open({ path: directory, maxDbs: 16, compression: false, overlappingSync: false });
     this.workers = this.root.openDB({ name: 'workers' });
     this.workerIndex = this.root.openDB({ name: 'worker-index' });
