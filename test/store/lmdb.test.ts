@@ -11,6 +11,7 @@ import { after, before, describe, it } from 'node:test';
 import { fileURLToPath } from 'node:url';
 import { open } from 'lmdb';
 import { LmdbStore, openStore } from '../../src/store/index.js';
+import type { NewWorkOrder } from '../../src/store/index.js';
 import { id, newWorkOrder, receiptCreate, storeConformance, workerRecord } from './conformance.js';
 
 const temporaryDirectories: string[] = [];
@@ -36,6 +37,24 @@ storeConformance('LMDB', async () => {
 });
 
 describe('LmdbStore on disk', () => {
+  it('commits writes of one turn together, and a write that fails undoes only its own changes', async () => {
+    const store = new LmdbStore(temporaryDirectory());
+    const worker = id(7);
+    const unencodable = { ...newWorkOrder(1, worker), request: { field: Symbol('cannot be stored') } as unknown as NewWorkOrder['request'] };
+    const [failed, accepted, second] = await Promise.allSettled([
+      store.submitWorkOrder(unencodable, { maxPending: 10 }),
+      store.submitWorkOrder(newWorkOrder(2, worker), { maxPending: 10 }),
+      store.submitWorkOrder(newWorkOrder(3, worker), { maxPending: 10 }),
+    ]);
+    assert.equal(failed.status, 'rejected');
+    assert.deepEqual([accepted, second].map((outcome) => outcome.status === 'fulfilled' && outcome.value), ['accepted', 'accepted']);
+    assert.equal(await store.getWorkOrder(unencodable.workOrderId), undefined);
+    assert.equal(await store.pendingCount(), 2, 'the failed write took no place in the pending count');
+    const claimed = await store.claimWorkOrder('m', 60_000, [worker]);
+    assert.equal(claimed?.workOrderId, newWorkOrder(2, worker).workOrderId, 'the queue holds the accepted ones, in order');
+    await store.close();
+  });
+
   it('creates its directory, and openStore takes any non-PostgreSQL location as one', async () => {
     const directory = path.join(temporaryDirectory(), 'nested', 'store');
     const store = await openStore(directory);
