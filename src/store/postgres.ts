@@ -1,8 +1,10 @@
 /**
  * The shared Store on PostgreSQL, for many listeners and enclave managers on different hosts. The
  * work-order queue lives in the database itself: a claim takes the oldest queued row with
- * `FOR UPDATE SKIP LOCKED` and stamps a lease; an outcome is recorded only by the claim's owner in the
- * same transaction that updates the receipt, so exactly one outcome is ever stored; `LISTEN/NOTIFY`
+ * `FOR UPDATE SKIP LOCKED` and stamps a lease (without waiting for the WAL flush: a claim lost in a
+ * database crash only puts its work order back in the queue); an outcome is recorded only by the
+ * claim's owner in the same transaction that updates the receipt, so exactly one outcome is ever
+ * stored; `LISTEN/NOTIFY`
  * wakes managers and listeners in other processes. Migrations run at open, serialised by an advisory lock.
  * Lock order everywhere is work order, then the pending counter, then receipt, so writers never deadlock.
  */
@@ -121,6 +123,24 @@ const MIGRATIONS: readonly string[] = [
      END IF;
      PERFORM pg_notify(p_channel, json_build_object('workOrderId', p_work_order_id)::text);
      RETURN true;
+   END $$;`,
+  // A claim commits without waiting for its WAL flush (synchronous_commit off for that transaction
+  // only): a claim lost in a database crash leaves its work order queued, to be claimed again, and the
+  // finish of the lost claim then finds it no longer owns the row. Outcomes still commit durably.
+  `CREATE FUNCTION tcf_claim_work_order(p_owner text, p_lease_until bigint, p_worker_ids text[]) RETURNS SETOF work_orders
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     PERFORM set_config('synchronous_commit', 'off', true);
+     IF p_worker_ids IS NULL THEN
+       RETURN QUERY UPDATE work_orders SET state = 'processing', attempts = attempts + 1, claimed_by = p_owner, lease_until = p_lease_until
+         WHERE work_order_id = (SELECT work_order_id FROM work_orders WHERE state = 'queued' ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING *;
+     ELSE
+       RETURN QUERY UPDATE work_orders SET state = 'processing', attempts = attempts + 1, claimed_by = p_owner, lease_until = p_lease_until
+         WHERE work_order_id = (SELECT work_order_id FROM work_orders WHERE state = 'queued' AND worker_id = ANY(p_worker_ids)
+                                ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
+         RETURNING *;
+     END IF;
    END $$;`,
 ];
 
@@ -386,20 +406,7 @@ export class PostgresStore implements Store {
   }
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
-    const values: unknown[] = [owner, Date.now() + leaseMs];
-    let onlyThese = '';
-    if (workerIds) {
-      values.push([...workerIds]);
-      onlyThese = 'AND worker_id = ANY($3)';
-    }
-    const result = await this.pool.query<WorkOrderRow>(
-      `UPDATE work_orders SET state = 'processing', attempts = attempts + 1, claimed_by = $1, lease_until = $2
-       WHERE work_order_id = (
-         SELECT work_order_id FROM work_orders WHERE state = 'queued' ${onlyThese}
-         ORDER BY seq LIMIT 1 FOR UPDATE SKIP LOCKED)
-       RETURNING *`,
-      values,
-    );
+    const result = await this.pool.query<WorkOrderRow>('SELECT * FROM tcf_claim_work_order($1, $2, $3)', [owner, Date.now() + leaseMs, workerIds ? [...workerIds] : null]);
     const row = result.rows[0];
     return row ? toWorkOrder(row) : undefined;
   }
