@@ -4,8 +4,8 @@
  * `FOR UPDATE SKIP LOCKED` and stamps a lease (without waiting for the WAL flush: a claim lost in a
  * database crash only puts its work order back in the queue); an outcome is recorded only by the
  * claim's owner in the same transaction that updates the receipt, so exactly one outcome is ever
- * stored; `LISTEN/NOTIFY`
- * wakes managers and listeners in other processes. Migrations run at open, serialised by an advisory lock.
+ * stored; `LISTEN/NOTIFY` wakes managers and listeners in other processes. Migrations run at open,
+ * serialised by an advisory lock.
  * Lock order everywhere is work order, then the pending counter, then receipt, so writers never deadlock.
  */
 import { EventEmitter } from 'node:events';
