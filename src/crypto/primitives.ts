@@ -10,6 +10,7 @@
 import crypto from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
 import { invert, mod } from '@noble/curves/abstract/modular.js';
+import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
 import { createRequire } from 'node:module';
 
 export const SESSION_KEY_BYTES = 32;
@@ -104,14 +105,6 @@ function wasm(): Libsecp256k1 {
 
 const CURVE_ORDER = secp256k1.Point.Fn.ORDER;
 
-function bigIntFromBytes(bytes: Uint8Array): bigint {
-  return BigInt(`0x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex') || '0'}`);
-}
-
-function bytes32FromBigInt(value: bigint): Buffer {
-  return Buffer.from(value.toString(16).padStart(64, '0'), 'hex');
-}
-
 function hmacSha1(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
   const hmac = crypto.createHmac('sha1', key);
   for (const part of parts) hmac.update(part);
@@ -125,7 +118,7 @@ function hmacSha1(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
  * for them; each candidate takes the leftmost 256 bits of two HMAC outputs.
  */
 function* rfc6979Sha1Nonces(privateKey: Uint8Array, digest32: Uint8Array): Generator<bigint> {
-  const h1 = bytes32FromBigInt(bigIntFromBytes(digest32) % CURVE_ORDER);
+  const h1 = numberToBytesBE(bytesToNumberBE(digest32) % CURVE_ORDER, 32);
   let v: Buffer = Buffer.alloc(20, 0x01);
   let k: Buffer = Buffer.alloc(20, 0x00);
   k = hmacSha1(k, v, Uint8Array.of(0x00), privateKey, h1);
@@ -135,7 +128,7 @@ function* rfc6979Sha1Nonces(privateKey: Uint8Array, digest32: Uint8Array): Gener
   for (;;) {
     const first = (v = hmacSha1(k, v));
     const second = (v = hmacSha1(k, v));
-    const candidate = bigIntFromBytes(Buffer.concat([first, second]).subarray(0, 32));
+    const candidate = bytesToNumberBE(Buffer.concat([first, second]).subarray(0, 32));
     if (candidate > 0n && candidate < CURVE_ORDER) yield candidate;
     k = hmacSha1(k, v, Uint8Array.of(0x00));
     v = hmacSha1(k, v);
@@ -145,13 +138,13 @@ function* rfc6979Sha1Nonces(privateKey: Uint8Array, digest32: Uint8Array): Gener
 /** DER ECDSA secp256k1 signature over a 32-byte digest (the digest is not hashed again); S is not normalised. */
 export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array): Buffer {
   if (digest32.length !== 32) throw new CryptoError('ECDSA signs a 32-byte digest');
-  const d = bigIntFromBytes(privateKey);
+  const d = bytesToNumberBE(privateKey);
   if (privateKey.length !== 32 || d <= 0n || d >= CURVE_ORDER) throw new CryptoError('not a secp256k1 private key');
-  const z = bigIntFromBytes(digest32);
+  const z = bytesToNumberBE(digest32);
   for (const nonce of rfc6979Sha1Nonces(privateKey, digest32)) {
-    const point = wasm().pointFromScalar(bytes32FromBigInt(nonce), false);
+    const point = wasm().pointFromScalar(numberToBytesBE(nonce, 32), false);
     if (!point) continue;
-    const r = bigIntFromBytes(point.subarray(1, 33)) % CURVE_ORDER;
+    const r = bytesToNumberBE(point.subarray(1, 33)) % CURVE_ORDER;
     const s = mod(invert(nonce, CURVE_ORDER) * (z + r * d), CURVE_ORDER);
     if (r === 0n || s === 0n) continue;
     return Buffer.from(new secp256k1.Signature(r, s).toBytes('der'));

@@ -90,7 +90,17 @@ const MIGRATIONS: readonly string[] = [
   // Submitting and finishing a work order each become one statement, one round trip instead of five
   // or six (BEGIN, each step, COMMIT): less CPU on both sides, and the pending counter's row lock is
   // held for the function's run and the commit rather than across client round trips.
-  `CREATE FUNCTION tcf_submit_work_order(p_work_order_id text, p_worker_id text, p_requester_id text, p_submitted_at bigint,
+  `CREATE FUNCTION tcf_append_receipt_update(p_work_order_id text, p_update jsonb) RETURNS boolean
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     -- Under the receipt's row lock, which numbers the updates and keeps currentStatus on the last.
+     WITH counted AS (
+       UPDATE receipts SET update_count = update_count + 1, current_status = (p_update->>'updateType')::bigint
+       WHERE work_order_id = p_work_order_id RETURNING update_count)
+     INSERT INTO receipt_updates (work_order_id, position, body) SELECT p_work_order_id, update_count, p_update FROM counted;
+     RETURN FOUND;
+   END $$;
+   CREATE FUNCTION tcf_submit_work_order(p_work_order_id text, p_worker_id text, p_requester_id text, p_submitted_at bigint,
                                          p_request jsonb, p_max_pending bigint, p_channel text) RETURNS text
    LANGUAGE plpgsql AS $$
    BEGIN
@@ -115,12 +125,7 @@ const MIGRATIONS: readonly string[] = [
        WHERE work_order_id = p_work_order_id AND state = 'processing' AND claimed_by = p_owner;
      IF NOT FOUND THEN RETURN false; END IF;
      UPDATE pending_work_orders SET count = greatest(count - 1, 0);
-     IF p_completion_update IS NOT NULL THEN
-       WITH counted AS (
-         UPDATE receipts SET update_count = update_count + 1, current_status = (p_completion_update->>'updateType')::bigint
-         WHERE work_order_id = p_work_order_id RETURNING update_count)
-       INSERT INTO receipt_updates (work_order_id, position, body) SELECT p_work_order_id, update_count, p_completion_update FROM counted;
-     END IF;
+     IF p_completion_update IS NOT NULL THEN PERFORM tcf_append_receipt_update(p_work_order_id, p_completion_update); END IF;
      PERFORM pg_notify(p_channel, json_build_object('workOrderId', p_work_order_id)::text);
      RETURN true;
    END $$;`,
@@ -470,15 +475,10 @@ export class PostgresStore implements Store {
     });
   }
 
-  /** Appends under the receipt's row lock, which numbers the updates and keeps currentStatus on the last. */
+  /** False when the work order has no receipt. */
   private async appendIn(client: pg.PoolClient | pg.Pool, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
-    const result = await client.query(
-      `WITH counted AS (
-         UPDATE receipts SET update_count = update_count + 1, current_status = $3 WHERE work_order_id = $1 RETURNING update_count)
-       INSERT INTO receipt_updates (work_order_id, position, body) SELECT $1, update_count, $2 FROM counted`,
-      [workOrderId, update, update.updateType],
-    );
-    return result.rowCount === 1;
+    const result = await client.query<{ appended: boolean }>('SELECT tcf_append_receipt_update($1, $2) AS appended', [workOrderId, update]);
+    return result.rows[0]!.appended;
   }
 
   async getReceipt(workOrderId: string): Promise<StoredReceipt | undefined> {

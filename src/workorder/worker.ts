@@ -4,7 +4,7 @@
  * inputs; then encrypt the outputs and sign the response. Pure: the caller owns keys and storage.
  * Every refusal is a TcfError with the spec's code and a message naming the field.
  */
-import { base64ToBytes, bytesToBase64, bytesToHex, hexToBytes, isBase64 } from '../crypto/encoding.js';
+import { base64ToBytes, bytesToBase64, bytesToHex, hexToBytes } from '../crypto/encoding.js';
 import {
   aesGcmDecrypt,
   aesGcmEncrypt,
@@ -71,7 +71,7 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
   if (request.dataEncryptionAlgorithm !== undefined && request.dataEncryptionAlgorithm.toUpperCase() !== 'AES-GCM-256') {
     throw invalidParameter('params.dataEncryptionAlgorithm', 'only AES-GCM-256 is supported');
   }
-  checkItemEncodings(request);
+  const inputBytes = decodeItems(request);
   if (!request.sessionKeyIv) throw invalidParameter('params.sessionKeyIv', 'is required');
   const sessionKeyIv = hexToBytes(request.sessionKeyIv);
   if (sessionKeyIv.length !== GCM_IV_BYTES) throw invalidParameter('params.sessionKeyIv', `must be ${GCM_IV_BYTES} bytes`);
@@ -100,7 +100,7 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
 
   const inputs = request.inData.map((item, position) => ({
     index: item.index,
-    data: decryptInput(item, `params.inData[${position}]`, sessionKey, sessionKeyIv, worker),
+    data: decryptInput(item, inputBytes[position]!, `params.inData[${position}]`, sessionKey, sessionKeyIv, worker),
   }));
   const outputKeys = new Map<number, OutputKey>();
   (request.outData ?? []).forEach((item, position) => {
@@ -117,9 +117,10 @@ export function openWorkOrder(request: WorkOrderRequest, worker: WorkerSecrets, 
 
 /**
  * The schema admits any string as an item's data and odd-length hex as its key; both would otherwise
- * surface later as an EncodingError instead of INVALID_PARAMETER naming the field.
+ * surface later as an EncodingError instead of INVALID_PARAMETER naming the field. Checked before any
+ * key is unwrapped; the decoded input bytes are returned, so each item is decoded once.
  */
-function checkItemEncodings(request: WorkOrderRequest): void {
+function decodeItems(request: WorkOrderRequest): Buffer[] {
   const checkKey = (value: string | null | undefined, field: string): void => {
     try {
       itemKeyMode(value);
@@ -127,11 +128,18 @@ function checkItemEncodings(request: WorkOrderRequest): void {
       throw invalidParameter(field, 'must be "-", "", "null" or even-length hex');
     }
   };
-  request.inData.forEach((item, position) => {
-    if (!isBase64(item.data)) throw invalidParameter(`params.inData[${position}].data`, 'must be padded standard base64');
+  const inputBytes = request.inData.map((item, position) => {
+    let bytes: Buffer;
+    try {
+      bytes = base64ToBytes(item.data);
+    } catch {
+      throw invalidParameter(`params.inData[${position}].data`, 'must be padded standard base64');
+    }
     checkKey(item.encryptedDataEncryptionKey, `params.inData[${position}].encryptedDataEncryptionKey`);
+    return bytes;
   });
   (request.outData ?? []).forEach((item, position) => checkKey(item.encryptedDataEncryptionKey, `params.outData[${position}].encryptedDataEncryptionKey`));
+  return inputBytes;
 }
 
 function unwrapKey(worker: WorkerSecrets, wrappedHex: string, field: string): Buffer {
@@ -195,9 +203,8 @@ function checkFreshIvs(request: WorkOrderRequest): void {
   });
 }
 
-function decryptInput(item: DataItem, path: string, sessionKey: Buffer, sessionKeyIv: Buffer, worker: WorkerSecrets): Buffer {
+function decryptInput(item: DataItem, data: Buffer, path: string, sessionKey: Buffer, sessionKeyIv: Buffer, worker: WorkerSecrets): Buffer {
   const mode = itemKeyMode(item.encryptedDataEncryptionKey);
-  const data = base64ToBytes(item.data);
   let plaintext: Buffer;
   if (mode.kind === 'plain') {
     plaintext = data;
