@@ -36,6 +36,12 @@ export class WorkerProcess {
   private child: ChildProcess | undefined;
   private readonly pending = new Map<number, Pending>();
   private nextRequestId = 1;
+  /**
+   * Set when the IPC channel fails: the process is gone or going even though its 'exit' has not been
+   * seen yet, and a lane that took it for running would claim, fail and requeue the same work order
+   * in a loop, spending its attempts.
+   */
+  private channelFailed = false;
 
   constructor(private readonly init: WorkerInit) {}
 
@@ -44,7 +50,7 @@ export class WorkerProcess {
   }
 
   get running(): boolean {
-    return this.child !== undefined && this.child.exitCode === null && this.child.signalCode === null;
+    return this.child !== undefined && !this.channelFailed && this.child.exitCode === null && this.child.signalCode === null;
   }
 
   async start(timeoutMs: number): Promise<WorkerPublicIdentity> {
@@ -52,7 +58,7 @@ export class WorkerProcess {
     this.child = child;
     child.on('message', (message: WorkerToManager) => this.receive(message));
     // A send racing the child's death surfaces here; the 'exit' handler below does the recovery.
-    child.on('error', (error) => this.failAll(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`)));
+    child.on('error', (error) => this.channelFailure(error));
     child.on('exit', (code, signal) => {
       this.child = undefined;
       this.failAll(new WorkerProcessError('exited', `worker process exited (${signal ?? `code ${code}`})`));
@@ -118,7 +124,7 @@ export class WorkerProcess {
         },
       });
       child.send({ ...message, requestId } as ManagerToWorker, (error) => {
-        if (error) this.failAll(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`));
+        if (error) this.channelFailure(error);
       });
     });
   }
@@ -132,6 +138,11 @@ export class WorkerProcess {
     if (!pending || pending.expect !== message.type) return;
     this.pending.delete(message.requestId);
     pending.resolve(message);
+  }
+
+  private channelFailure(error: Error): void {
+    this.channelFailed = true;
+    this.failAll(new WorkerProcessError('exited', `worker process channel failed: ${error.message}`));
   }
 
   private failAll(error: WorkerProcessError): void {
