@@ -31,8 +31,8 @@ export function workerIdForName(name: string): string {
 
 /**
  * One worker process and its lanes. Each lane claims and runs one work order at a time under its own
- * owner id; with two lanes the process starts the next work order while the last one's outcome is
- * being committed, so it never idles on a store write.
+ * owner id; with two lanes the next work order is already in the process's pipe when the last one's
+ * result leaves it.
  */
 interface Slot {
   workerId: string;
@@ -58,6 +58,8 @@ export class EnclaveManager {
   /** Counts submissions heard; a lane that saw the queue empty sleeps only if none arrived since it looked. */
   private submissions = 0;
   private loops: Promise<void>[] = [];
+  /** Outcomes being recorded: a lane does not wait for them before it claims its next work order. */
+  private readonly recording = new Set<Promise<void>>();
   private unsubscribe: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private rotation: NodeJS.Timeout | undefined;
@@ -114,6 +116,7 @@ export class EnclaveManager {
     if (this.rotation) clearInterval(this.rotation);
     this.wakeAll();
     await Promise.all(this.loops);
+    await Promise.all(this.recording);
     await Promise.all(this.slots.map((slot) => slot.process.stop()));
   }
 
@@ -264,7 +267,7 @@ export class EnclaveManager {
     const started = Date.now();
     try {
       const processed = await slot.process.process(order.workOrderId, order.request, enclave.workOrderTimeoutMs);
-      await this.finish(owner, order, processed.outcome, processed.completionUpdate, Date.now() - started);
+      this.recordInBackground(owner, order, processed.outcome, processed.completionUpdate, Date.now() - started);
     } catch (error) {
       if (!(error instanceof WorkerProcessError)) throw error;
       if (error.reason === 'timeout') {
@@ -278,6 +281,19 @@ export class EnclaveManager {
       }
     }
     return true;
+  }
+
+  /**
+   * Records a result while the lane goes on to its next work order: the commit (a disk sync, or a
+   * database round trip) would otherwise leave the worker process idle. The claim stays held until the
+   * outcome is recorded; if the write fails, the claim expires and the work order runs again.
+   */
+  private recordInBackground(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update: Parameters<Store['finishWorkOrder']>[3], elapsedMs: number): void {
+    const recorded = this.finish(owner, order, outcome, update, elapsedMs).catch((error: unknown) => {
+      this.log.error('recording a work order outcome failed; it will run again when its claim expires', { workOrderId: order.workOrderId, error: (error as Error).message ?? String(error) });
+    });
+    this.recording.add(recorded);
+    void recorded.finally(() => this.recording.delete(recorded));
   }
 
   private async finish(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: Parameters<Store['finishWorkOrder']>[3], elapsedMs?: number): Promise<void> {
