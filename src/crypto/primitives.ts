@@ -145,8 +145,9 @@ export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array): B
     const point = wasm().pointFromScalar(numberToBytesBE(nonce, 32), false);
     if (!point) continue;
     const r = bytesToNumberBE(point.subarray(1, 33)) % CURVE_ORDER;
+    if (r === 0n) continue;
     const s = mod(invert(nonce, CURVE_ORDER) * (z + r * d), CURVE_ORDER);
-    if (r === 0n || s === 0n) continue;
+    if (s === 0n) continue;
     return Buffer.from(new secp256k1.Signature(r, s).toBytes('der'));
   }
   throw new CryptoError('unreachable: RFC 6979 yields nonces forever');

@@ -12,7 +12,7 @@ import type { NodeConfig } from '../config/index.js';
 import { hexToText } from '../crypto/encoding.js';
 import { ErrorCode, WorkerStatus } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
-import type { WorkerRecord } from '../protocol/messages.js';
+import type { ReceiptUpdate, WorkerRecord } from '../protocol/messages.js';
 import type { Store, StoredWorkOrder, WorkOrderOutcome } from '../store/store.js';
 import type { WorkerInit, WorkerPublicIdentity } from '../enclave/ipc.js';
 import type { Logger } from '../log/index.js';
@@ -288,7 +288,7 @@ export class EnclaveManager {
    * database round trip) would otherwise leave the worker process idle. The claim stays held until the
    * outcome is recorded; if the write fails, the claim expires and the work order runs again.
    */
-  private recordInBackground(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update: Parameters<Store['finishWorkOrder']>[3], elapsedMs: number): void {
+  private recordInBackground(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update: ReceiptUpdate, elapsedMs: number): void {
     const recorded = this.finish(owner, order, outcome, update, elapsedMs).catch((error: unknown) => {
       this.log.error('recording a work order outcome failed; it will run again when its claim expires', { workOrderId: order.workOrderId, error: (error as Error).message ?? String(error) });
     });
@@ -296,7 +296,7 @@ export class EnclaveManager {
     void recorded.finally(() => this.recording.delete(recorded));
   }
 
-  private async finish(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: Parameters<Store['finishWorkOrder']>[3], elapsedMs?: number): Promise<void> {
+  private async finish(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: ReceiptUpdate, elapsedMs?: number): Promise<void> {
     const recorded = await this.store.finishWorkOrder(order.workOrderId, owner, outcome, update);
     const fields = { workOrderId: order.workOrderId, workload: readableWorkload(order.request.workloadId), ms: elapsedMs };
     if (!recorded) this.log.warn('claim lost before the outcome was recorded; another manager owns this work order now', fields);

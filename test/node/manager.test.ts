@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import { after, before, describe, it } from 'node:test';
 import { loadConfig } from '../../src/config/index.js';
+import type { ReceiptUpdate } from '../../src/protocol/messages.js';
 import { textToHex } from '../../src/crypto/index.js';
 import { createLogger } from '../../src/log/index.js';
 import { EnclaveManager } from '../../src/manager/index.js';
@@ -24,7 +25,7 @@ class GatedStore extends LmdbStore {
     this.open();
   }
 
-  override async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: Parameters<LmdbStore['finishWorkOrder']>[3]): Promise<boolean> {
+  override async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
     this.finishing.push(workOrderId);
     await this.gate;
     return super.finishWorkOrder(workOrderId, owner, outcome, completionUpdate);
