@@ -4,14 +4,14 @@
  * secp256k1 ECDSA over a raw 32-byte digest.
  *
  * Everything runs on Node's OpenSSL except ECDSA signing/verification: Avalon signs the digest
- * itself, and Node's sign/verify always hash their input again, so raw-digest ECDSA is done here, on
- * libsecp256k1's point arithmetic.
+ * itself, and Node's sign/verify always hash their input again, so raw-digest ECDSA is put together
+ * here around libsecp256k1 (crypto/libsecp256k1.ts).
  */
 import crypto from 'node:crypto';
 import { secp256k1 } from '@noble/curves/secp256k1.js';
-import { invert, mod } from '@noble/curves/abstract/modular.js';
+import { mod } from '@noble/curves/abstract/modular.js';
 import { bytesToNumberBE, numberToBytesBE } from '@noble/curves/utils.js';
-import { createRequire } from 'node:module';
+import { CURVE_ORDER, libsecp256k1, type Libsecp256k1 } from './libsecp256k1.js';
 
 export const SESSION_KEY_BYTES = 32;
 export const GCM_IV_BYTES = 12;
@@ -91,20 +91,6 @@ export function rsaOaepUnwrap(privateKey: crypto.KeyObject, wrapped: Uint8Array)
   }
 }
 
-/**
- * libsecp256k1 compiled to WebAssembly (tiny-secp256k1) does the point arithmetic: a base-point
- * multiplication there is ~3x faster than in JavaScript, and a verification ~6x. Loaded on first use
- * (~10 ms), so CLI commands that never sign do not pay for it.
- */
-type Libsecp256k1 = typeof import('tiny-secp256k1');
-let libsecp256k1: Libsecp256k1 | undefined;
-function wasm(): Libsecp256k1 {
-  libsecp256k1 ??= createRequire(import.meta.url)('tiny-secp256k1') as Libsecp256k1;
-  return libsecp256k1;
-}
-
-const CURVE_ORDER = secp256k1.Point.Fn.ORDER;
-
 function hmacSha1(key: Uint8Array, ...parts: Uint8Array[]): Buffer {
   const hmac = crypto.createHmac('sha1', key);
   for (const part of parts) hmac.update(part);
@@ -135,31 +121,30 @@ function* rfc6979Sha1Nonces(privateKey: Uint8Array, digest32: Uint8Array): Gener
   }
 }
 
-/** DER ECDSA secp256k1 signature over a 32-byte digest (the digest is not hashed again); S is not normalised. */
-export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array): Buffer {
+/**
+ * DER ECDSA secp256k1 signature over a 32-byte digest (the digest is not hashed again), with S as
+ * python-ecdsa leaves it: not normalised to the low half, as Avalon's signatures are. libsecp256k1
+ * returns one of the two S values; the one Avalon sends is k⁻¹(z + r·d), which one multiplication
+ * tells apart from the other.
+ */
+export function ecdsaSignDigest(privateKey: Uint8Array, digest32: Uint8Array, curve: Libsecp256k1 = libsecp256k1()): Buffer {
   if (digest32.length !== 32) throw new CryptoError('ECDSA signs a 32-byte digest');
   const d = bytesToNumberBE(privateKey);
   if (privateKey.length !== 32 || d <= 0n || d >= CURVE_ORDER) throw new CryptoError('not a secp256k1 private key');
-  const z = bytesToNumberBE(digest32);
-  for (const nonce of rfc6979Sha1Nonces(privateKey, digest32)) {
-    const point = wasm().pointFromScalar(numberToBytesBE(nonce, 32), false);
-    if (!point) continue;
-    const r = bytesToNumberBE(point.subarray(1, 33)) % CURVE_ORDER;
-    if (r === 0n) continue;
-    const s = mod(invert(nonce, CURVE_ORDER) * (z + r * d), CURVE_ORDER);
-    if (s === 0n) continue;
-    return Buffer.from(new secp256k1.Signature(r, s).toBytes('der'));
-  }
-  throw new CryptoError('unreachable: RFC 6979 yields nonces forever');
+  const nonces = rfc6979Sha1Nonces(privateKey, digest32);
+  const { r, s, nonce } = curve.sign(digest32, privateKey, () => nonces.next().value as bigint);
+  const unnormalised = mod(s * nonce, CURVE_ORDER) === mod(bytesToNumberBE(digest32) + r * d, CURVE_ORDER) ? s : CURVE_ORDER - s;
+  return Buffer.from(new secp256k1.Signature(r, unnormalised).toBytes('der'));
 }
 
 /** Accepts high- and low-S DER signatures, since Avalon's Python signs high-S and its enclave low-S. */
-export function ecdsaVerifyDigest(publicKey: Uint8Array, digest32: Uint8Array, derSignature: Uint8Array): boolean {
+export function ecdsaVerifyDigest(publicKey: Uint8Array, digest32: Uint8Array, derSignature: Uint8Array, curve: Libsecp256k1 = libsecp256k1()): boolean {
   if (digest32.length !== 32) return false;
   try {
     const signature = secp256k1.Signature.fromBytes(derSignature, 'der');
     if (signature.r === 0n || signature.s === 0n) return false;
-    return wasm().verify(digest32, publicKey, signature.toBytes('compact'), false);
+    const lowS = signature.hasHighS() ? new secp256k1.Signature(signature.r, CURVE_ORDER - signature.s) : signature;
+    return curve.verifyLowS(digest32, publicKey, lowS.toBytes('compact'));
   } catch {
     return false;
   }

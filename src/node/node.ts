@@ -6,6 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../config/index.js';
+import { libsecp256k1 } from '../crypto/libsecp256k1.js';
 import { createLogger, type Logger } from '../log/index.js';
 import { Listener } from '../listener/server.js';
 import { EnclaveManager } from '../manager/manager.js';
@@ -27,6 +28,8 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
   const storeLocation = config.store || path.join(config.dataDir, 'store');
   const store = await openStore(storeLocation);
   log.info('store open', { store: config.store ? redactUrl(config.store) : storeLocation, role: config.role, nodeId: config.nodeId });
+  // Worker processes inherit the platform and TCF_SECP256K1, so they sign on the same build.
+  log.info('crypto libraries', { openssl: process.versions.openssl, libsecp256k1: libsecp256k1().build });
 
   let service: TcsService | undefined;
   let listener: Listener | undefined;
