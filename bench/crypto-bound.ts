@@ -3,7 +3,8 @@
  * session key, AES-GCM decrypt of the request hash and the input and encrypt of the output, the
  * SHA-256 hashes, one secp256k1 signature, and one requester-signature verification when signed),
  * done in a tight loop on every core with worker threads. End-to-end figures are reported as a
- * fraction of this.
+ * fraction of this. The same work timed one work order at a time on one core is the latency floor:
+ * no node can answer a single requester faster.
  */
 import os from 'node:os';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
@@ -28,10 +29,6 @@ export interface CryptoBoundCase {
   inputBytes: number;
   signed: boolean;
   rsaBits: number;
-}
-
-interface ThreadTask extends CryptoBoundCase {
-  durationMs: number;
 }
 
 /** One work order's unavoidable crypto, on prepared material. */
@@ -75,32 +72,100 @@ function prepare(task: CryptoBoundCase) {
   };
 }
 
-function runThread(task: ThreadTask): number {
-  const once = prepare(task);
-  for (let warm = 0; warm < 20; warm += 1) once();
+/** Runs the prepared work for `durationMs` and answers work orders per second. */
+function rate(once: () => void, durationMs: number): number {
   let count = 0;
   const started = performance.now();
-  while (performance.now() - started < task.durationMs) {
+  while (performance.now() - started < durationMs) {
     once();
     count += 1;
   }
   return count / ((performance.now() - started) / 1000);
 }
 
-/** Work orders per second on `threads` cores (default: all). */
-export async function measureCryptoBound(bound: CryptoBoundCase, durationMs: number, threads = os.availableParallelism()): Promise<number> {
-  const rates = await Promise.all(
-    Array.from({ length: threads }, () =>
-      new Promise<number>((resolve, reject) => {
-        // Worker threads do not inherit tsx's loader, so the thread registers it before importing this file.
-        const entry = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
-        const worker = new Worker(entry, { eval: true, workerData: { ...bound, durationMs } });
-        worker.once('message', (rate: number) => resolve(rate));
-        worker.once('error', reject);
-      }),
-    ),
-  );
-  return rates.reduce((sum, rate) => sum + rate, 0);
+function percentile(sorted: readonly number[], fraction: number): number {
+  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
 }
 
-if (!isMainThread && parentPort) parentPort.postMessage(runThread(workerData as ThreadTask));
+/**
+ * One work order's crypto timed alone, `count` times, with a millisecond's pause before each as a
+ * synchronous requester leaves between its work orders: p50 and p99 in ms.
+ */
+export async function measureCryptoLatency(task: CryptoBoundCase, count: number): Promise<{ p50Ms: number; p99Ms: number }> {
+  const once = prepare(task);
+  for (let warm = 0; warm < 20; warm += 1) once();
+  const times: number[] = [];
+  for (let index = 0; index < count; index += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
+    const started = performance.now();
+    once();
+    times.push(performance.now() - started);
+  }
+  times.sort((a, b) => a - b);
+  return { p50Ms: percentile(times, 0.5), p99Ms: percentile(times, 0.99) };
+}
+
+interface ThreadSetup {
+  cases: CryptoBoundCase[];
+}
+
+/**
+ * One thread per core, each holding its prepared work for every case (key generation and loading take
+ * seconds, so a run that samples the bound many times pays for them once).
+ */
+export class CryptoBound {
+  private constructor(
+    private readonly threads: { worker: Worker; answer: ((rate: number) => void) | undefined }[],
+    private readonly cases: readonly CryptoBoundCase[],
+  ) {}
+
+  static async start(cases: CryptoBoundCase[], threads = os.availableParallelism()): Promise<CryptoBound> {
+    // Worker threads do not inherit tsx's loader, so each registers it before importing this file.
+    const entry = `import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(import.meta.url)}); })`;
+    const started = await Promise.all(
+      Array.from({ length: threads }, () =>
+        new Promise<Worker>((resolve, reject) => {
+          const worker = new Worker(entry, { eval: true, workerData: { cases } satisfies ThreadSetup });
+          worker.once('message', () => resolve(worker));
+          worker.once('error', reject);
+        }),
+      ),
+    );
+    const bound = new CryptoBound(started.map((worker) => ({ worker, answer: undefined })), cases);
+    for (const thread of bound.threads) {
+      thread.worker.on('message', (rate: number) => thread.answer?.(rate));
+      thread.worker.on('error', (error) => {
+        throw error;
+      });
+    }
+    return bound;
+  }
+
+  /** Work orders per second on all the threads at once, for a case given at start, over `durationMs`. */
+  async measure(task: CryptoBoundCase, durationMs: number): Promise<number> {
+    const index = this.cases.findIndex((known) => known.inputBytes === task.inputBytes && known.signed === task.signed && known.rsaBits === task.rsaBits);
+    if (index < 0) throw new Error('this case was not prepared at start');
+    const rates = await Promise.all(
+      this.threads.map((thread) => new Promise<number>((resolve) => {
+        thread.answer = resolve;
+        thread.worker.postMessage({ index, durationMs });
+      })),
+    );
+    return rates.reduce((sum, one) => sum + one, 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all(this.threads.map((thread) => thread.worker.terminate()));
+  }
+}
+
+if (!isMainThread && parentPort) {
+  const port = parentPort;
+  const prepared = (workerData as ThreadSetup).cases.map((task) => {
+    const once = prepare(task);
+    for (let warm = 0; warm < 20; warm += 1) once();
+    return once;
+  });
+  port.on('message', ({ index, durationMs }: { index: number; durationMs: number }) => port.postMessage(rate(prepared[index]!, durationMs)));
+  port.postMessage('ready');
+}

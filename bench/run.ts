@@ -1,12 +1,16 @@
 /**
  * `npm run bench`: how close the direct model comes to the machine's crypto limit, in one run.
- * 1. the crypto-only bound on all cores (bench/crypto-bound.ts);
+ * 1. the crypto-only bound on all cores (bench/crypto-bound.ts), and the same crypto timed one work
+ *    order at a time on one core: the latency floor;
  * 2. end to end: a real node (`tcf node start`, LMDB) and a separate load-generating process with N
  *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes,
  *    and once more on PostgreSQL when a server is reachable;
  * 3. single-work-order latency (one requester);
  * 4. every end-to-end figure as a ratio of the bound, the node's peak RSS, and where the CPU went: CPU
  *    time per work order of the node's main process, its worker processes and the load generator.
+ *    A shared VM's speed drifts during a run (the bound moved ±6 % between 1.5 s samples on one, and
+ *    by 15 % over hours on another), so each row's ratio is to the bound measured just before and just
+ *    after it, and the run prints how far the bound moved.
  * `--quick` runs short (under a minute) for CI smoke runs; `--write` puts the table into BENCHMARKS.md.
  */
 import { execFile, spawn } from 'node:child_process';
@@ -16,7 +20,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import pg from 'pg';
-import { measureCryptoBound } from './crypto-bound.js';
+import { CryptoBound, measureCryptoLatency } from './crypto-bound.js';
 import type { LoadFigures, LoadOptions } from './loadgen.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -160,6 +164,14 @@ interface Row {
   rssMiB: number;
 }
 
+/** "1 KiB: 331–372/s, 100 KiB: …": how far the bound moved during the run. */
+function boundSamples(drift: Map<number, number[]>, sizes: readonly number[]): string {
+  return sizes.map((size) => {
+    const samples = drift.get(size)!;
+    return `${size / 1024} KiB: ${Math.min(...samples).toFixed(0)}–${Math.max(...samples).toFixed(0)}/s over ${samples.length} samples`;
+  }).join(', ');
+}
+
 async function postgresReachable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
   try {
@@ -183,11 +195,26 @@ async function main(): Promise<void> {
   const cores = os.availableParallelism();
   const boundMs = quick ? 1500 : 5000;
   const sizes = [1024, 100 * 1024];
+  const boundCase = (inputBytes: number) => ({ inputBytes, signed: false, rsaBits: RSA_BITS });
+  const cryptoBound = await CryptoBound.start(sizes.map(boundCase));
   const bounds = new Map<number, number>();
   for (const inputBytes of sizes) {
-    bounds.set(inputBytes, await measureCryptoBound({ inputBytes, signed: false, rsaBits: RSA_BITS }, boundMs));
+    bounds.set(inputBytes, await cryptoBound.measure(boundCase(inputBytes), boundMs));
     process.stderr.write(`crypto-only bound, ${inputBytes} B input: ${bounds.get(inputBytes)!.toFixed(0)} work orders/s on ${cores} cores\n`);
   }
+  const floor = await measureCryptoLatency(boundCase(1024), quick ? 100 : 1000);
+  process.stderr.write(`latency floor (one work order's crypto alone, one core): p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms\n`);
+  /** Every bound sample taken around the rows, per input size. */
+  const drift = new Map<number, number[]>(sizes.map((size) => [size, [bounds.get(size)!]]));
+  /** Runs one load and measures the bound for its input size just before and after it. */
+  const besideBound = async <T>(inputBytes: number, run: () => Promise<T>): Promise<{ figures: T; bound: number }> => {
+    const sample = () => cryptoBound.measure(boundCase(inputBytes), quick ? 500 : 2000);
+    const before = await sample();
+    const figures = await run();
+    const after = await sample();
+    drift.get(inputBytes)!.push(before, after);
+    return { figures, bound: (before + after) / 2 };
+  };
 
   const rows: Row[] = [];
   for (const processes of [1, 2]) {
@@ -196,14 +223,14 @@ async function main(): Promise<void> {
       await warmUp(node);
       for (const inputBytes of sizes) {
         const count = quick ? (inputBytes > 4096 ? 150 : 300) : inputBytes > 4096 ? 1000 : 3000;
-        const figures = await load(node, { concurrency: CONCURRENCY, count, inputBytes, signed: false });
-        const row: Row = { label: 'throughput', store: 'LMDB', processes, inputBytes, concurrency: CONCURRENCY, figures, bound: bounds.get(inputBytes)!, rssMiB: 0 };
+        const { figures, bound } = await besideBound(inputBytes, () => load(node, { concurrency: CONCURRENCY, count, inputBytes, signed: false }));
+        const row: Row = { label: 'throughput', store: 'LMDB', processes, inputBytes, concurrency: CONCURRENCY, figures, bound, rssMiB: 0 };
         rows.push(row);
         process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}, CPU ms/work order node ${figures.cpu.node.toFixed(2)} workers ${figures.cpu.workers.toFixed(2)} load generator ${figures.cpu.loadGenerator.toFixed(2)}\n`);
       }
       if (processes === 1) {
-        const figures = await load(node, { concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false });
-        rows.push({ label: 'single requester latency', store: 'LMDB', processes, inputBytes: 1024, concurrency: 1, figures, bound: bounds.get(1024)!, rssMiB: 0 });
+        const { figures, bound } = await besideBound(1024, () => load(node, { concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false }));
+        rows.push({ label: 'single requester latency', store: 'LMDB', processes, inputBytes: 1024, concurrency: 1, figures, bound, rssMiB: 0 });
         process.stderr.write(`single requester: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms\n`);
       }
       const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
@@ -219,9 +246,9 @@ async function main(): Promise<void> {
     const node = await startNode(2, `${postgresUrl}?schema=${schema}`);
     try {
       await warmUp(node);
-      const figures = await load(node, { concurrency: CONCURRENCY, count: quick ? 300 : 3000, inputBytes: 1024, signed: false });
+      const { figures, bound } = await besideBound(1024, () => load(node, { concurrency: CONCURRENCY, count: quick ? 300 : 3000, inputBytes: 1024, signed: false }));
       const rss = peakRssMiB(node.mainPid) + node.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
-      rows.push({ label: 'throughput', store: 'PostgreSQL', processes: 2, inputBytes: 1024, concurrency: CONCURRENCY, figures, bound: bounds.get(1024)!, rssMiB: rss });
+      rows.push({ label: 'throughput', store: 'PostgreSQL', processes: 2, inputBytes: 1024, concurrency: CONCURRENCY, figures, bound, rssMiB: rss });
       process.stderr.write(`PostgreSQL, 2 worker processes, 1024 B: ${figures.perSecond.toFixed(0)}/s\n`);
     } finally {
       await node.stop();
@@ -231,6 +258,8 @@ async function main(): Promise<void> {
     process.stderr.write(`PostgreSQL not reachable at ${postgresUrl}: its row is left out\n`);
   }
 
+  await cryptoBound.close();
+  const single = rows.find((row) => row.concurrency === 1)!;
   const one = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 1 && row.inputBytes === 1024)!;
   const two = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 2 && row.inputBytes === 1024)!;
   const table = [
@@ -249,6 +278,8 @@ async function main(): Promise<void> {
     }),
     '',
     `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×; the CPU the 2-process run spent per work order caps it at ${(cpuCeiling(two.figures.cpu, cores, 2) / one.figures.perSecond).toFixed(2)}× on ${cores} cores.`,
+    `Latency floor: one work order's crypto alone on one core takes p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms here; the single requester's p50 and p99 are ${(single.figures.p50Ms / floor.p50Ms).toFixed(2)}× and ${(single.figures.p99Ms / floor.p99Ms).toFixed(2)}× those.`,
+    `Ratios: each row's is to the bound measured just before and after it (${boundSamples(drift, sizes)}); the bound rows above were measured first, over ${boundMs / 1000} s.`,
     'CPU ceiling: what the cores could sustain doing nothing but the CPU work each row measured per work order, with no idle time (and no more than one core per worker process); a row below its ceiling lost time to waiting, a ceiling below the bound is work beyond the crypto.',
   ].join('\n');
   process.stdout.write(table + '\n');
