@@ -2,8 +2,8 @@
  * The secp256k1 curve arithmetic under TCF's raw-digest ECDSA (crypto/primitives.ts): Bitcoin Core's
  * libsecp256k1, natively where the `secp256k1` package's bundled prebuild loads, else the same library
  * compiled to WebAssembly (`tiny-secp256k1`), which runs anywhere Node does. Natively a signature costs
- * about a third and a verification about a fifth of the WebAssembly figures (BENCHMARKS.md), and a worker
- * signs twice per work order. Both give the same results; `TCF_SECP256K1=native|webassembly` pins one.
+ * 0.4 and a verification 0.2 of the WebAssembly figures (BENCHMARKS.md), and a worker signs twice per
+ * work order. Both give the same results; `TCF_SECP256K1=native|webassembly` pins one.
  */
 import { createRequire } from 'node:module';
 import { invert, mod } from '@noble/curves/abstract/modular.js';
