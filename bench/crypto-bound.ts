@@ -115,7 +115,7 @@ interface ThreadSetup {
  */
 export class CryptoBound {
   private constructor(
-    private readonly threads: { worker: Worker; answer: ((rate: number) => void) | undefined }[],
+    private readonly threads: { worker: Worker; waiting: { resolve: (rate: number) => void; reject: (error: Error) => void } | undefined }[],
     private readonly cases: readonly CryptoBoundCase[],
   ) {}
 
@@ -131,12 +131,10 @@ export class CryptoBound {
         }),
       ),
     );
-    const bound = new CryptoBound(started.map((worker) => ({ worker, answer: undefined })), cases);
+    const bound = new CryptoBound(started.map((worker) => ({ worker, waiting: undefined })), cases);
     for (const thread of bound.threads) {
-      thread.worker.on('message', (rate: number) => thread.answer?.(rate));
-      thread.worker.on('error', (error) => {
-        throw error;
-      });
+      thread.worker.on('message', (rate: number) => thread.waiting?.resolve(rate));
+      thread.worker.on('error', (error) => thread.waiting?.reject(error));
     }
     return bound;
   }
@@ -146,8 +144,8 @@ export class CryptoBound {
     const index = this.cases.findIndex((known) => known.inputBytes === task.inputBytes && known.signed === task.signed && known.rsaBits === task.rsaBits);
     if (index < 0) throw new Error('this case was not prepared at start');
     const rates = await Promise.all(
-      this.threads.map((thread) => new Promise<number>((resolve) => {
-        thread.answer = resolve;
+      this.threads.map((thread) => new Promise<number>((resolve, reject) => {
+        thread.waiting = { resolve, reject };
         thread.worker.postMessage({ index, durationMs });
       })),
     );
