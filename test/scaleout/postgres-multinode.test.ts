@@ -105,7 +105,7 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     assert.equal(openWorkOrderResult(again, sample.built, worker.keys).outData[0]!.data.toString(), 'RESULT: order 1');
   });
 
-  it('kill -9 of a listener in the middle of a batch: each of its work orders is either absent or completed once', async () => {
+  it('kill -9 of a listener in the middle of a batch: each of its work orders is either absent or completed once', async (t) => {
     const workerId = managerA.workers[0]!.workerId;
     const survivor = new TcfClient(listeners[0]!.url);
     const worker = await survivor.trustedWorker(workerId);
@@ -146,8 +146,8 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     assert.ok(completed > 0, 'the listener accepted nothing before it died; the test proved nothing');
     const db = new pg.Client({ connectionString: POSTGRES_URL });
     await db.connect();
+    t.after(() => db.end());
     const stuck = await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state IN ('queued', 'processing')`);
-    await db.end();
     assert.equal(stuck.rows[0].n, 0, 'nothing accepted was left behind');
     process.stdout.write(`# listener killed mid-batch: ${completed} accepted and completed once, ${absent} never accepted\n`);
   });
