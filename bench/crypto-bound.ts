@@ -24,6 +24,7 @@ import {
   workOrderResponseHash,
 } from '../src/index.js';
 import { buildWorkOrder } from '../src/workorder/index.js';
+import { percentile } from './percentile.js';
 
 export interface CryptoBoundCase {
   inputBytes: number;
@@ -81,10 +82,6 @@ function rate(once: () => void, durationMs: number): number {
     count += 1;
   }
   return count / ((performance.now() - started) / 1000);
-}
-
-function percentile(sorted: readonly number[], fraction: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))] ?? 0;
 }
 
 /**

@@ -13,6 +13,7 @@ import net from 'node:net';
 import { generateSigningKey, textToHex } from '../src/crypto/index.js';
 import { TcfClient } from '../src/client/index.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder } from '../src/workorder/index.js';
+import { percentile } from './percentile.js';
 
 export interface LoadOptions {
   url: string;
@@ -33,11 +34,6 @@ export interface LoadFigures {
   verified: number;
   /** CPU time this process spent during the timed run (it shares the machine with the node). */
   cpuMs: number;
-}
-
-function percentile(sorted: number[], fraction: number): number {
-  if (sorted.length === 0) return 0;
-  return sorted[Math.min(sorted.length - 1, Math.floor(sorted.length * fraction))]!;
 }
 
 /** One keep-alive HTTP/1.1 connection that posts prepared requests one at a time. */
