@@ -8,6 +8,9 @@
  * work order stays queued on disk until its outcome is committed, and a crash simply leaves it queued,
  * at its place, for the restarted node. That makes a work order two commits (submit, finish) instead
  * of three, and a claim costs no disk write. Events are in-process too.
+ *
+ * A submission is claimable while its commit syncs (see submitWorkOrder), so a worker's compute overlaps
+ * the disk's latency; the requester is still answered only once the submission is durable.
  */
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
@@ -98,6 +101,12 @@ export class LmdbStore implements Store {
    * as of its last durable write; the outcome records the final count).
    */
   private readonly attempts = new Map<string, number>();
+  /**
+   * Submissions whose commit is pending, in arrival order: claimable already, so a worker starts on one
+   * while its commit syncs. Each leaves this map when its commit body runs; one that is not accepted
+   * there never gets a row, so an outcome recorded for it is refused (finishWorkOrder checks the row).
+   */
+  private readonly staged = new Map<string, WorkOrderRow & { request: WorkOrderRequest }>();
   /** Decoded worker records: every submission reads one, and only this store writes them. */
   private readonly workerCache = new Map<string, WorkerRecord>();
   /** Writes waiting for the next commit (see commit()). */
@@ -266,23 +275,48 @@ export class LmdbStore implements Store {
     return finish(totalCount);
   }
 
+  /**
+   * Queues the work order in the next commit. One that will be accepted unless the disk fails (a new id,
+   * room under `maxPending`) is staged: claimable at once, and announced as 'submitted', while its
+   * commit is still to sync. Nothing is acknowledged before the commit: a crash in between loses only
+   * a submission nobody was told about, and the outcome of a staged work order commits after its
+   * submission (commits run in order), so it can never be recorded without it.
+   */
   async submitWorkOrder(order: NewWorkOrder, limits: { maxPending: number }): Promise<SubmitOutcome> {
-    const outcome = await this.commit((): SubmitOutcome => {
-      if (this.workOrders.doesExist(order.workOrderId)) return 'duplicate';
+    const { workOrderId } = order;
+    const submitted = this.commit((): SubmitOutcome => {
+      this.staged.delete(workOrderId);
+      if (this.workOrders.doesExist(workOrderId)) return 'duplicate';
       const pending = this.counters.get(PENDING_KEY) ?? 0;
       if (pending >= limits.maxPending) return 'busy';
       const queueSeq = (this.counters.get(SEQUENCE_KEY) ?? 0) + 1;
       this.counters.putSync(SEQUENCE_KEY, queueSeq);
       this.counters.putSync(PENDING_KEY, pending + 1);
       const { request, ...fields } = order;
-      this.requests.putSync(order.workOrderId, request);
+      this.requests.putSync(workOrderId, request);
       const row: WorkOrderRow = { ...fields, state: 'queued', attempts: 0, queueSeq };
-      this.workOrders.putSync(order.workOrderId, row);
+      this.workOrders.putSync(workOrderId, row);
       this.enqueue(row);
       return 'accepted';
     });
-    if (outcome === 'accepted') this.emit({ type: 'submitted', workOrderId: order.workOrderId, workerId: order.workerId });
+    const stage = !this.staged.has(workOrderId) && !this.workOrders.doesExist(workOrderId) && (this.counters.get(PENDING_KEY) ?? 0) + this.staged.size < limits.maxPending;
+    if (stage) {
+      this.staged.set(workOrderId, { ...order, state: 'queued', attempts: 0, queueSeq: Number.MAX_SAFE_INTEGER });
+      this.emit({ type: 'submitted', workOrderId, workerId: order.workerId });
+    }
+    const outcome = await submitted.catch((error: unknown) => {
+      if (stage) this.forgetClaim(workOrderId);
+      throw error;
+    });
+    if (outcome !== 'accepted' && stage) this.forgetClaim(workOrderId);
+    if (outcome === 'accepted' && !stage) this.emit({ type: 'submitted', workOrderId, workerId: order.workerId });
     return outcome;
+  }
+
+  /** Drops what a claim left in memory, for a staged submission that was not accepted after all. */
+  private forgetClaim(workOrderId: string): void {
+    this.claims.delete(workOrderId);
+    this.attempts.delete(workOrderId);
   }
 
   async getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined> {
@@ -302,6 +336,12 @@ export class LmdbStore implements Store {
     return order;
   }
 
+  /** A staged submission as its claimer sees it. */
+  private claimed({ queueSeq: _place, ...fields }: WorkOrderRow & { request: WorkOrderRequest }): StoredWorkOrder {
+    const claim = this.claims.get(fields.workOrderId)!;
+    return { ...fields, state: 'processing', attempts: this.attempts.get(fields.workOrderId)!, claimedBy: claim.owner, leaseUntil: claim.leaseUntil };
+  }
+
   private enqueue(row: WorkOrderRow): void {
     this.queue.putSync(row.queueSeq, { workOrderId: row.workOrderId, workerId: row.workerId });
     this.queueByWorker.putSync([row.workerId, row.queueSeq], row.workOrderId);
@@ -317,6 +357,18 @@ export class LmdbStore implements Store {
    * among the named workers' queues. Claimed entries are skipped; there are at most as many as lanes.
    */
   private oldestUnclaimed(workerIds: readonly string[] | undefined): string | undefined {
+    return this.oldestUnclaimedQueued(workerIds) ?? this.oldestUnclaimedStaged(workerIds);
+  }
+
+  /** Staged submissions come after every queued one: their commits run after those that queued them. */
+  private oldestUnclaimedStaged(workerIds: readonly string[] | undefined): string | undefined {
+    for (const [workOrderId, row] of this.staged) {
+      if (!this.claims.has(workOrderId) && (!workerIds || workerIds.includes(row.workerId))) return workOrderId;
+    }
+    return undefined;
+  }
+
+  private oldestUnclaimedQueued(workerIds: readonly string[] | undefined): string | undefined {
     if (!workerIds) {
       for (const { value } of this.queue.getRange({})) if (!this.claims.has(value.workOrderId)) return value.workOrderId;
       return undefined;
@@ -334,11 +386,13 @@ export class LmdbStore implements Store {
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
     const workOrderId = this.oldestUnclaimed(workerIds);
-    const row = workOrderId === undefined ? undefined : this.workOrders.get(workOrderId);
+    if (workOrderId === undefined) return undefined;
+    const staged = this.staged.get(workOrderId);
+    const row = staged ?? this.workOrders.get(workOrderId);
     if (!row || row.state !== 'queued') return undefined;
     this.claims.set(row.workOrderId, { owner, leaseUntil: Date.now() + leaseMs });
     this.attempts.set(row.workOrderId, (this.attempts.get(row.workOrderId) ?? row.attempts) + 1);
-    return this.withRequest(row);
+    return staged ? this.claimed(staged) : this.withRequest(row);
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
@@ -386,7 +440,7 @@ export class LmdbStore implements Store {
     for (const [workOrderId, claim] of this.claims) {
       if (!select(claim)) continue;
       this.claims.delete(workOrderId);
-      const row = this.workOrders.get(workOrderId);
+      const row = this.staged.get(workOrderId) ?? this.workOrders.get(workOrderId);
       if (row) released.push({ workOrderId, workerId: row.workerId });
     }
     for (const entry of released) this.emit({ type: 'submitted', ...entry });

@@ -88,7 +88,9 @@ export interface Store {
   getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined>;
   /**
    * Claims the oldest queued work order (FIFO by submission) for `owner` until now + leaseMs, moving it
-   * to 'processing' and incrementing attempts. `workerIds` restricts the claim to those workers.
+   * to 'processing' and incrementing attempts. `workerIds` restricts the claim to those workers. A store
+   * may hand out a submission whose commit is still pending (LMDB does); it then refuses that work
+   * order's outcome unless the submission was accepted.
    */
   claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined>;
   /** Extends a claim; false when `owner` no longer holds it. */
@@ -112,7 +114,10 @@ export interface Store {
   appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'>;
   lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page>;
 
-  /** Calls `listener` for work submitted or finished anywhere that shares this store; returns an unsubscribe function. */
+  /**
+   * Calls `listener` for work submitted (claimable from then on) or finished anywhere that shares this
+   * store; returns an unsubscribe function.
+   */
   subscribe(listener: (event: StoreEvent) => void): () => void;
   close(): Promise<void>;
 }

@@ -55,6 +55,75 @@ describe('LmdbStore on disk', () => {
     await store.close();
   });
 
+  describe('a submission being committed', () => {
+    it('can be claimed before its commit is durable, and its outcome commits after it', async () => {
+      const store = new LmdbStore(temporaryDirectory());
+      const worker = id(7);
+      const order = newWorkOrder(1, worker);
+      const submitted = store.submitWorkOrder(order, { maxPending: 10 });
+      const claimed = await store.claimWorkOrder('m', 60_000, [worker]);
+      assert.equal(claimed?.workOrderId, order.workOrderId, 'claimable while the submission commits');
+      assert.deepEqual([claimed.state, claimed.claimedBy, claimed.attempts], ['processing', 'm', 1]);
+      assert.deepEqual(claimed.request, order.request);
+      assert.equal(await store.getWorkOrder(order.workOrderId), undefined, 'not readable before it is acknowledged');
+      const finished = store.finishWorkOrder(order.workOrderId, 'm', { error: { code: 5, message: 'done' } });
+      assert.equal(await submitted, 'accepted');
+      assert.equal(await finished, true);
+      assert.equal((await store.getWorkOrder(order.workOrderId))?.state, 'failed');
+      assert.equal(await store.pendingCount(), 0);
+      await store.close();
+    });
+
+    it('is not claimable when it would be a duplicate or over the pending limit', async () => {
+      const store = new LmdbStore(temporaryDirectory());
+      const worker = id(7);
+      assert.equal(await store.submitWorkOrder(newWorkOrder(1, worker), { maxPending: 2 }), 'accepted');
+      assert.equal((await store.claimWorkOrder('a', 60_000, [worker]))?.workOrderId, newWorkOrder(1, worker).workOrderId);
+      const outcomes = Promise.all([
+        store.submitWorkOrder(newWorkOrder(1, worker), { maxPending: 2 }),
+        store.submitWorkOrder(newWorkOrder(2, worker), { maxPending: 2 }),
+        store.submitWorkOrder(newWorkOrder(2, worker), { maxPending: 2 }),
+        store.submitWorkOrder(newWorkOrder(3, worker), { maxPending: 2 }),
+      ]);
+      assert.equal((await store.claimWorkOrder('b', 60_000, [worker]))?.workOrderId, newWorkOrder(2, worker).workOrderId);
+      assert.equal(await store.claimWorkOrder('c', 60_000, [worker]), undefined, 'no duplicate and nothing over the limit was claimable');
+      assert.deepEqual(await outcomes, ['duplicate', 'accepted', 'duplicate', 'busy']);
+      await store.close();
+    });
+
+    it('that fails leaves no claim, and an outcome computed for it is refused', async () => {
+      const store = new LmdbStore(temporaryDirectory());
+      const worker = id(7);
+      const unencodable = { ...newWorkOrder(1, worker), request: { field: Symbol('cannot be stored') } as unknown as NewWorkOrder['request'] };
+      const submitted = store.submitWorkOrder(unencodable, { maxPending: 10 });
+      assert.equal((await store.claimWorkOrder('m', 60_000, [worker]))?.workOrderId, unencodable.workOrderId);
+      const inSameCommit = store.finishWorkOrder(unencodable.workOrderId, 'm', { error: { code: 5, message: 'done' } });
+      await assert.rejects(submitted);
+      assert.equal(await inSameCommit, false, 'an outcome committed with the failed submission is refused');
+      assert.equal(await store.finishWorkOrder(unencodable.workOrderId, 'm', { error: { code: 5, message: 'done' } }), false, 'and so is a later one');
+      assert.equal(await store.getWorkOrder(unencodable.workOrderId), undefined);
+      assert.equal(await store.releaseClaimsOf('m'), 0, 'its claim was dropped with it');
+      assert.equal(await store.pendingCount(), 0);
+      await store.close();
+    });
+
+    it('goes back to claimable when its claimer dies before the commit', async () => {
+      const store = new LmdbStore(temporaryDirectory());
+      const worker = id(7);
+      const order = newWorkOrder(1, worker);
+      const submitted = store.submitWorkOrder(order, { maxPending: 10 });
+      assert.equal((await store.claimWorkOrder('m', 60_000, [worker]))?.workOrderId, order.workOrderId);
+      assert.equal(await store.releaseClaimsOf('m'), 1);
+      const again = await store.claimWorkOrder('n', 60_000, [worker]);
+      assert.deepEqual([again?.workOrderId, again?.attempts], [order.workOrderId, 2]);
+      assert.equal(await submitted, 'accepted');
+      assert.equal(await store.finishWorkOrder(order.workOrderId, 'm', { error: { code: 5, message: 'late' } }), false, 'the first claimer lost it');
+      assert.equal(await store.finishWorkOrder(order.workOrderId, 'n', { error: { code: 5, message: 'done' } }), true);
+      assert.equal((await store.getWorkOrder(order.workOrderId))?.attempts, 2);
+      await store.close();
+    });
+  });
+
   it('creates its directory, and openStore takes any non-PostgreSQL location as one', async () => {
     const directory = path.join(temporaryDirectory(), 'nested', 'store');
     const store = await openStore(directory);
