@@ -16,6 +16,7 @@ import type { ReceiptUpdate, WorkerRecord } from '../protocol/messages.js';
 import type { Store, StoredWorkOrder, WorkOrderOutcome } from '../store/store.js';
 import type { WorkerInit, WorkerPublicIdentity } from '../enclave/ipc.js';
 import type { Logger } from '../log/index.js';
+import { Histogram, LabelledCounter } from '../metrics/index.js';
 import { applyEncryptionKeySet } from '../service/keys.js';
 import { WorkerProcess, WorkerProcessError } from './pool.js';
 
@@ -63,6 +64,10 @@ export class EnclaveManager {
   private unsubscribe: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private rotation: NodeJS.Timeout | undefined;
+  private readonly outcomes = new LabelledCounter('tcf_work_orders_total', 'Work orders this manager ran to an end: completed, failed, or lost (its claim had passed to another manager), and requeued when their worker process died.', 'outcome');
+  private readonly roundTrips = new Histogram('tcf_worker_round_trip_seconds', 'From handing a work order to a worker process until its answer arrives: the worker\'s crypto and workload plus the two process hops.');
+  private readonly outcomeCommits = new Histogram('tcf_outcome_commit_seconds', 'Time to record a work order\'s outcome durably in the store (a synced commit on LMDB, a database round trip on PostgreSQL).');
+  private replacements = 0;
 
   constructor(
     private readonly config: NodeConfig,
@@ -220,6 +225,18 @@ export class EnclaveManager {
     return rotated.identity;
   }
 
+  /** This manager's figures in the Prometheus text format, for the node's GET /metrics. */
+  metricLines(): string[] {
+    return [
+      ...this.outcomes.lines(),
+      ...this.roundTrips.lines(),
+      ...this.outcomeCommits.lines(),
+      '# HELP tcf_worker_process_replacements_total Worker processes started again after one died or overran a deadline.',
+      '# TYPE tcf_worker_process_replacements_total counter',
+      `tcf_worker_process_replacements_total ${this.replacements}`,
+    ];
+  }
+
   private wakeAll(): void {
     const wakers = [...this.wakers];
     this.wakers.clear();
@@ -264,10 +281,12 @@ export class EnclaveManager {
       await this.finish(owner, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `worker process died ${order.attempts - 1} times while running this work order`));
       return true;
     }
-    const started = Date.now();
+    const started = performance.now();
     try {
       const processed = await slot.process.process(order.workOrderId, order.request, enclave.workOrderTimeoutMs);
-      this.recordInBackground(owner, order, processed.outcome, processed.completionUpdate, Date.now() - started);
+      const elapsedMs = performance.now() - started;
+      this.roundTrips.observeMs(elapsedMs);
+      this.recordInBackground(owner, order, processed.outcome, processed.completionUpdate, Math.round(elapsedMs));
     } catch (error) {
       if (!(error instanceof WorkerProcessError)) throw error;
       if (error.reason === 'timeout') {
@@ -278,6 +297,7 @@ export class EnclaveManager {
         // The process died mid-work: nothing was recorded, so the work order goes back in the queue.
         this.log.warn('worker process died while running a work order; requeueing it', { workOrderId: order.workOrderId, reason: error.message });
         await this.store.releaseClaimsOf(owner);
+        this.outcomes.add('requeued');
       }
     }
     return true;
@@ -297,7 +317,10 @@ export class EnclaveManager {
   }
 
   private async finish(owner: string, order: StoredWorkOrder, outcome: WorkOrderOutcome, update?: ReceiptUpdate, elapsedMs?: number): Promise<void> {
+    const committing = performance.now();
     const recorded = await this.store.finishWorkOrder(order.workOrderId, owner, outcome, update);
+    this.outcomeCommits.observeMs(performance.now() - committing);
+    this.outcomes.add(!recorded ? 'lost' : 'error' in outcome ? 'failed' : 'completed');
     const fields = { workOrderId: order.workOrderId, workload: readableWorkload(order.request.workloadId), ms: elapsedMs };
     if (!recorded) this.log.warn('claim lost before the outcome was recorded; another manager owns this work order now', fields);
     else if ('error' in outcome) this.log.info('work order failed', { ...fields, code: outcome.error.code, reason: outcome.error.message });
@@ -310,6 +333,7 @@ export class EnclaveManager {
       const fresh = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
       await fresh.start(START_TIMEOUT_MS);
       slot.process = fresh;
+      this.replacements += 1;
       this.log.info('worker process replaced', { worker: slot.name, pid: fresh.pid });
     })().finally(() => {
       slot.restarting = undefined;

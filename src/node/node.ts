@@ -56,6 +56,7 @@ export async function startNode(config: NodeConfig, log: Logger = createLogger('
       manager = new EnclaveManager(config, store, log.child('manager'), url);
       await manager.start();
     }
+    listener?.metrics.addSource(() => [...(service?.metricLines() ?? []), ...(manager?.metricLines() ?? [])]);
     const node: RunningNode = {
       config,
       store,

@@ -9,6 +9,7 @@ import { checkRequesterSignature } from '../workorder/worker.js';
 import { ErrorCode, TcfError, WorkerStatus, invalidParameter, type RpcErrorObject } from '../protocol/errors.js';
 import { workOrderRequestHash } from '../protocol/hashing.js';
 import { canonicalId } from '../protocol/ids.js';
+import { Histogram } from '../metrics/index.js';
 import type { LookUpResult, MethodParams, WorkerRetrieveResult, WorkOrderResult } from '../protocol/messages.js';
 import type { CheckedCall } from '../protocol/rpc.js';
 import type { Store, StoredWorkOrder, WorkerFilter, WorkOrderOutcome } from '../store/store.js';
@@ -66,6 +67,7 @@ export class TcsService {
   private readonly unsubscribe: () => void;
   private readonly receiptPolicy: ReceiptPolicy;
   private readonly rateLimiter: RequesterRateLimiter | undefined;
+  private readonly submissionCommits = new Histogram('tcf_submission_commit_seconds', 'Time to record a submitted work order durably in the store before acknowledging it (on LMDB its worker may start meanwhile).');
 
   constructor(
     private readonly store: Store,
@@ -85,6 +87,11 @@ export class TcsService {
       this.waiters.delete(event.workOrderId);
       for (const wake of waiting) wake(event.outcome);
     });
+  }
+
+  /** The service's figures in the Prometheus text format, for the node's GET /metrics. */
+  metricLines(): string[] {
+    return this.submissionCommits.lines();
   }
 
   close(): void {
@@ -196,10 +203,12 @@ export class TcsService {
     const workOrderId = canonicalId(params.workOrderId);
     if (params.notifyUri) this.notifyUris.set(workOrderId, params.notifyUri);
     const finished = params.responseTimeoutMSecs > 0 ? this.waitForFinish(workOrderId, Math.min(params.responseTimeoutMSecs, this.options.maxSyncWaitMs)) : undefined;
+    const committing = performance.now();
     const accepted = await this.store.submitWorkOrder(
       { workOrderId, workerId, requesterId: canonicalId(params.requesterId), request: params, submittedAt: Date.now() },
       { maxPending: this.options.maxPendingWorkOrders },
     );
+    this.submissionCommits.observeMs(performance.now() - committing);
     if (accepted !== 'accepted') {
       finished?.cancel();
       if (accepted === 'busy') this.notifyUris.delete(workOrderId);
