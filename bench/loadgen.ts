@@ -31,6 +31,7 @@ export interface LoadFigures {
   perSecond: number;
   p50Ms: number;
   p99Ms: number;
+  meanMs: number;
   verified: number;
   /** CPU time this process spent during the timed run (it shares the machine with the node). */
   cpuMs: number;
@@ -145,6 +146,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
     perSecond: (options.count - errors) / seconds,
     p50Ms: percentile(latencies, 0.5),
     p99Ms: percentile(latencies, 0.99),
+    meanMs: latencies.reduce((sum, latency) => sum + latency, 0) / latencies.length,
     verified,
     cpuMs: (cpu.user + cpu.system) / 1000,
   };

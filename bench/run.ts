@@ -68,6 +68,21 @@ async function startNode(processes: number, store = ''): Promise<NodeUnderTest> 
   };
 }
 
+/** The node's latency histograms (GET /metrics) that split a work order's time into its parts. */
+const LATENCY_PARTS = ['tcf_submission_commit_seconds', 'tcf_worker_round_trip_seconds', 'tcf_outcome_commit_seconds'] as const;
+type LatencyTotals = Record<(typeof LATENCY_PARTS)[number], { sumMs: number; count: number }>;
+
+async function latencyTotals(node: NodeUnderTest): Promise<LatencyTotals> {
+  const text = await (await fetch(`${node.url}/metrics`)).text();
+  const sample = (series: string) => Number(new RegExp(`^${series} (\\S+)$`, 'm').exec(text)?.[1] ?? NaN);
+  return Object.fromEntries(LATENCY_PARTS.map((name) => [name, { sumMs: sample(`${name}_sum`) * 1000, count: sample(`${name}_count`) }])) as LatencyTotals;
+}
+
+/** Mean milliseconds per observation of each part between two readings. */
+function meanParts(before: LatencyTotals, after: LatencyTotals): Record<(typeof LATENCY_PARTS)[number], number> {
+  return Object.fromEntries(LATENCY_PARTS.map((name) => [name, (after[name].sumMs - before[name].sumMs) / (after[name].count - before[name].count)])) as Record<(typeof LATENCY_PARTS)[number], number>;
+}
+
 /** CPU time (user + system) a process has used so far, in ms. */
 function cpuMs(pid: number): number {
   const fields = fs.readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
@@ -172,6 +187,14 @@ function boundSamples(drift: Map<number, number[]>, sizes: readonly number[]): s
   }).join(', ');
 }
 
+/** "Single requester, mean 4.6 ms: …": the latency split by the node's own histograms. */
+function singleRequesterParts(meanMs: number, parts: ReturnType<typeof meanParts>): string {
+  const worker = parts.tcf_worker_round_trip_seconds;
+  const outcome = parts.tcf_outcome_commit_seconds;
+  const submission = parts.tcf_submission_commit_seconds;
+  return `Single requester, where the time goes (means, from the node's GET /metrics): ${meanMs.toFixed(2)} ms end to end = worker round trip ${worker.toFixed(2)} + outcome commit ${outcome.toFixed(2)} + the rest ${(meanMs - worker - outcome).toFixed(2)} (HTTP both ways, JSON, checks, dispatch); the submission commit (${submission.toFixed(2)}) runs while the worker computes.`;
+}
+
 async function postgresReachable(url: string): Promise<boolean> {
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2_000 });
   try {
@@ -217,6 +240,7 @@ async function main(): Promise<void> {
   };
 
   const rows: Row[] = [];
+  let singleParts: ReturnType<typeof meanParts> | undefined;
   for (const processes of [1, 2]) {
     const node = await startNode(processes);
     try {
@@ -229,7 +253,9 @@ async function main(): Promise<void> {
         process.stderr.write(`${processes} worker process(es), ${inputBytes} B: ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}, CPU ms/work order node ${figures.cpu.node.toFixed(2)} workers ${figures.cpu.workers.toFixed(2)} load generator ${figures.cpu.loadGenerator.toFixed(2)}\n`);
       }
       if (processes === 1) {
+        const totalsBefore = await latencyTotals(node);
         const { figures, bound } = await besideBound(1024, () => load(node, { concurrency: 1, count: quick ? 200 : 1000, inputBytes: 1024, signed: false }));
+        singleParts = meanParts(totalsBefore, await latencyTotals(node));
         rows.push({ label: 'single requester latency', store: 'LMDB', processes, inputBytes: 1024, concurrency: 1, figures, bound, rssMiB: 0 });
         process.stderr.write(`single requester: p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms\n`);
       }
@@ -279,6 +305,7 @@ async function main(): Promise<void> {
     '',
     `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×; the CPU the 2-process run spent per work order caps it at ${(cpuCeiling(two.figures.cpu, cores, 2) / one.figures.perSecond).toFixed(2)}× on ${cores} cores.`,
     `Latency floor: one work order's crypto alone on one core takes p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms here; the single requester's p50 and p99 are ${(single.figures.p50Ms / floor.p50Ms).toFixed(2)}× and ${(single.figures.p99Ms / floor.p99Ms).toFixed(2)}× those.`,
+    ...(singleParts ? [singleRequesterParts(single.figures.meanMs, singleParts)] : []),
     `Ratios: each row's is to the bound measured just before and after it (${boundSamples(drift, sizes)}); the bound rows above were measured first, over ${boundMs / 1000} s.`,
     'CPU ceiling: what the cores could sustain doing nothing but the CPU work each row measured per work order, with no idle time (and no more than one core per worker process); a row below its ceiling lost time to waiting, a ceiling below the bound is work beyond the crypto.',
   ].join('\n');
