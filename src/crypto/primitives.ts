@@ -34,6 +34,18 @@ export function digest(algorithm: HashingAlgorithm, ...parts: Uint8Array[]): Buf
   return hash.digest();
 }
 
+/**
+ * The digest of the UTF-8 bytes of the texts, concatenated: each is encoded straight into the hash,
+ * so a large text (a data item's base64) is neither joined into a new string nor copied into a buffer.
+ * Each text is encoded on its own, so a lone surrogate at the end of one is not paired with one
+ * starting the next (both become U+FFFD, as in any unpaired position).
+ */
+export function digestText(algorithm: HashingAlgorithm, texts: Iterable<string>): Buffer {
+  const hash = crypto.createHash(OPENSSL_DIGEST[algorithm]);
+  for (const text of texts) hash.update(text, 'utf8');
+  return hash.digest();
+}
+
 export function randomBytes(size: number): Buffer {
   return crypto.randomBytes(size);
 }

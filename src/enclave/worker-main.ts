@@ -129,18 +129,24 @@ function openWithAnyKey(state: WorkerState, request: WorkOrderRequest) {
 
 async function processWorkOrder(state: WorkerState, requestId: number, workOrderId: string, request: WorkOrderRequest, workloads: WorkloadRegistry): Promise<WorkerToManager> {
   let outcome: WorkOrderOutcome;
+  /** What the receipt update commits to: workOrderOutcomeDigest, here without hashing the result a second time. */
+  let outcomeDigest: Buffer;
   try {
     const workload = workloads.resolve(request.workloadId);
     const { opened, secrets } = openWithAnyKey(state, request);
     const outputs = await workload.process(opened.inputs, { io: workloads.io });
-    outcome = { result: sealWorkOrderResult(opened, outputs, secrets) };
+    const sealed = sealWorkOrderResult(opened, outputs, secrets);
+    outcome = { result: sealed.result };
+    outcomeDigest = sealed.responseHash;
   } catch (error) {
     const failure = error instanceof TcfError
       ? error
       : new TcfError(ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `workload failed: ${(error as Error).message ?? String(error)}`);
-    outcome = { error: { code: failure.code, message: failure.message, data: { workOrderId: request.workOrderId } } };
+    const failed = { error: { code: failure.code, message: failure.message, data: { workOrderId: request.workOrderId } } };
+    outcome = failed;
+    outcomeDigest = workOrderOutcomeDigest(failed, state.init.hashingAlgorithm);
   }
-  return { type: 'processed', requestId, workOrderId, outcome, completionUpdate: completionUpdate(state, request, outcome) };
+  return { type: 'processed', requestId, workOrderId, outcome, completionUpdate: completionUpdate(state, request, 'result' in outcome, outcomeDigest) };
 }
 
 /** The example workloads plus the operator's workload modules, all sharing the hosted-data plug-in. */
@@ -155,9 +161,9 @@ async function loadWorkloads(init: WorkerInit): Promise<WorkloadRegistry> {
 }
 
 /** The worker's receipt update for an outcome: PROCESSED for a result, FAILED for an error, signed by the attested key. */
-function completionUpdate(state: WorkerState, request: WorkOrderRequest, outcome: WorkOrderOutcome): ReceiptUpdate {
-  const updateType = 'result' in outcome ? ReceiptStatus.PROCESSED : ReceiptStatus.FAILED;
-  const updateData = workOrderOutcomeDigest(outcome, state.init.hashingAlgorithm).toString('hex');
+function completionUpdate(state: WorkerState, request: WorkOrderRequest, succeeded: boolean, outcomeDigest: Buffer): ReceiptUpdate {
+  const updateType = succeeded ? ReceiptStatus.PROCESSED : ReceiptStatus.FAILED;
+  const updateData = outcomeDigest.toString('hex');
   const digest = receiptUpdateHash({ workOrderId: request.workOrderId, updateType, updateData }, state.init.hashingAlgorithm);
   return {
     workOrderId: request.workOrderId,

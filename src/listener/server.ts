@@ -167,8 +167,9 @@ function readBody(request: http.IncomingMessage, limit: number): Promise<Buffer 
 }
 
 function send(response: http.ServerResponse, status: number, payload: unknown): void {
-  const body = JSON.stringify(payload);
-  response.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  // Encoded once: measuring the string's UTF-8 length and then writing it would encode a large result twice.
+  const body = Buffer.from(JSON.stringify(payload), 'utf8');
+  response.writeHead(status, { 'content-type': 'application/json', 'content-length': body.length });
   response.end(body);
 }
 

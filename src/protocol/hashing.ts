@@ -5,7 +5,7 @@
  * docs/protocol.md gives each recipe with its source.
  */
 import { utf8 } from '../crypto/encoding.js';
-import { digest, type HashingAlgorithm } from '../crypto/primitives.js';
+import { digest, digestText, type HashingAlgorithm } from '../crypto/primitives.js';
 
 export interface HashableItem {
   index: number;
@@ -18,11 +18,7 @@ export interface HashableItem {
 /** SHA(concat over items sorted by index of dataHash‖data‖encryptedDataEncryptionKey‖iv); absent = "". */
 export function dataItemsHash(items: readonly HashableItem[], algorithm: HashingAlgorithm = 'SHA-256'): Buffer {
   const sorted = [...items].sort((a, b) => a.index - b.index);
-  let text = '';
-  for (const item of sorted) {
-    text += (item.dataHash ?? '') + (item.data ?? '') + (item.encryptedDataEncryptionKey ?? '') + (item.iv ?? '');
-  }
-  return digest(algorithm, utf8(text));
+  return digestText(algorithm, sorted.flatMap((item) => [item.dataHash ?? '', item.data ?? '', item.encryptedDataEncryptionKey ?? '', item.iv ?? '']));
 }
 
 export interface RequestHashFields {

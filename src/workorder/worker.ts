@@ -230,8 +230,14 @@ export interface WorkOrderOutput {
   data: Uint8Array;
 }
 
+/** A sealed result with the response hash its signature covers, which the worker's receipt update commits to as well. */
+export interface SealedResult {
+  result: WorkOrderResult;
+  responseHash: Buffer;
+}
+
 /** Encrypts each output as the request asked (per index) and signs the response hash. */
-export function sealWorkOrderResult(opened: OpenedWorkOrder, outputs: readonly WorkOrderOutput[], worker: WorkerSecrets): WorkOrderResult {
+export function sealWorkOrderResult(opened: OpenedWorkOrder, outputs: readonly WorkOrderOutput[], worker: WorkerSecrets): SealedResult {
   const { request } = opened;
   const outData: DataItem[] = outputs.map((output) => {
     const plaintext = Buffer.from(output.data);
@@ -258,6 +264,7 @@ export function sealWorkOrderResult(opened: OpenedWorkOrder, outputs: readonly W
     workerNonce: bytesToBase64(randomBytes(32)),
     outData,
   };
-  const signature = ecdsaSignDigest(worker.signingKey.privateKey, workOrderResponseHash(unsigned, worker.hashingAlgorithm));
-  return { ...unsigned, workerSignature: bytesToBase64(signature) };
+  const responseHash = workOrderResponseHash(unsigned, worker.hashingAlgorithm);
+  const signature = ecdsaSignDigest(worker.signingKey.privateKey, responseHash);
+  return { result: { ...unsigned, workerSignature: bytesToBase64(signature) }, responseHash };
 }

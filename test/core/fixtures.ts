@@ -53,7 +53,7 @@ export interface WorkerRun {
 /** What a worker node does with a validated request: open, run the echo workload, seal. */
 export function runWorker(request: WorkOrderRequest, worker: TestWorker, policy?: WorkerPolicy): WorkerRun {
   const opened = openWorkOrder(request, worker.secrets, policy);
-  return { opened, result: sealWorkOrderResult(opened, echoUpper(opened), worker.secrets) };
+  return { opened, result: sealWorkOrderResult(opened, echoUpper(opened), worker.secrets).result };
 }
 
 /** A JSON round trip, as the wire does it: tests mutate copies, never the built originals. */

@@ -4,6 +4,7 @@
  * invariant that must hold for every input. Runs are bounded so the file takes about a second.
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import fc from 'fast-check';
 import {
@@ -15,6 +16,7 @@ import {
   bytesToHex,
   checkCall,
   CryptoError,
+  dataItemsHash,
   DEFAULT_WORKER_POLICY,
   EncodingError,
   generateSigningKey,
@@ -337,6 +339,21 @@ const HEADER_FIELDS = ['requesterNonce', 'workOrderId', 'workerId', 'workloadId'
 const ITEM_FIELDS = ['data', 'dataHash', 'encryptedDataEncryptionKey', 'iv'] as const;
 
 describe('request hash', () => {
+  it('hashes data items as the UTF-8 bytes of their fields joined in index order', () => {
+    const text = fc.option(fc.string({ unit: 'grapheme', maxLength: 40 }), { nil: undefined });
+    const items = fc.array(fc.record({ index: fc.nat({ max: 20 }), dataHash: text, data: text, encryptedDataEncryptionKey: text, iv: text }), { maxLength: 6 });
+    fc.assert(
+      fc.property(items, (list) => {
+        const joined = [...list]
+          .sort((a, b) => a.index - b.index)
+          .map((item) => `${item.dataHash ?? ''}${item.data ?? ''}${item.encryptedDataEncryptionKey ?? ''}${item.iv ?? ''}`)
+          .join('');
+        assert.deepEqual(dataItemsHash(list), crypto.createHash('sha256').update(Buffer.from(joined, 'utf8')).digest());
+      }),
+      RUNS,
+    );
+  });
+
   it('is invariant under any order of inData and outData (items are sorted by index)', () => {
     const withPermutations = requestFields.chain((fields) => fc.tuple(fc.constant(fields), shuffled(fields.inData), shuffled(fields.outData)));
     fc.assert(

@@ -472,7 +472,7 @@ const requesterRows: RequesterRow[] = [
     tamper: (_r, built) => {
       const opened = openWorkOrder(wireCopy(built.params), worker.secrets);
       const elsewhere = openWorkOrder(wireCopy(build().params), worker.secrets);
-      return wireCopy(sealWorkOrderResult({ ...opened, sessionKey: elsewhere.sessionKey }, echoUpper(opened), worker.secrets));
+      return wireCopy(sealWorkOrderResult({ ...opened, sessionKey: elsewhere.sessionKey }, echoUpper(opened), worker.secrets).result);
     },
     kind: 'wrong-key',
     names: 'result.outData[index 0]',

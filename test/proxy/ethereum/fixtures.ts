@@ -199,7 +199,7 @@ export function makeWorkOrder(worker: TestWorker, requester: { signer: SigningKe
 /** What the worker answers: its signed result, with the input echoed back. */
 export function workOrderResult(worker: TestWorker, built: BuiltWorkOrder): WorkOrderResult {
   const opened = openWorkOrder(built.params, worker.secrets);
-  return sealWorkOrderResult(opened, opened.inputs, worker.secrets);
+  return sealWorkOrderResult(opened, opened.inputs, worker.secrets).result;
 }
 
 /** The requester's signed receipt for `built`. */

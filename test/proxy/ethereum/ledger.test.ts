@@ -82,7 +82,7 @@ describe('EthereumLedger end to end', () => {
     assert.equal(submitted!.requesterAccount, chain.anvil.accounts[Account.REQUESTER]!.address);
     const opened = openWorkOrder(submitted!.request.value, worker.secrets);
     const outputs = opened.inputs.map((input) => ({ index: input.index, data: utf8(input.data.toString('utf8').toUpperCase()) }));
-    const result = sealWorkOrderResult(opened, outputs, worker.secrets);
+    const { result } = sealWorkOrderResult(opened, outputs, worker.secrets);
     record('complete', await workerLedger.completeWorkOrder(workOrderId, successResponse(1, result)));
 
     // The requester reads the result from the chain and believes it only once it verifies.
