@@ -64,10 +64,11 @@ export class EnclaveManager {
   private unsubscribe: (() => void) | undefined;
   private sweeper: NodeJS.Timeout | undefined;
   private rotation: NodeJS.Timeout | undefined;
-  private readonly outcomes = new LabelledCounter('tcf_work_orders_total', 'Work orders this manager ran to an end: completed, failed, or lost (its claim had passed to another manager), and requeued when their worker process died.', 'outcome');
+  private readonly outcomes = new LabelledCounter('tcf_work_orders_total', 'Work orders this manager ran to an end: completed, failed, or lost (its claim had passed to another manager before the outcome was recorded).', 'outcome');
   private readonly roundTrips = new Histogram('tcf_worker_round_trip_seconds', 'From handing a work order to a worker process until its answer arrives: the worker\'s crypto and workload plus the two process hops.');
   private readonly outcomeCommits = new Histogram('tcf_outcome_commit_seconds', 'Time to record a work order\'s outcome durably in the store (a synced commit on LMDB, a database round trip on PostgreSQL).');
   private replacements = 0;
+  private requeued = 0;
 
   constructor(
     private readonly config: NodeConfig,
@@ -234,6 +235,9 @@ export class EnclaveManager {
       '# HELP tcf_worker_process_replacements_total Worker processes started again after one died or overran a deadline.',
       '# TYPE tcf_worker_process_replacements_total counter',
       `tcf_worker_process_replacements_total ${this.replacements}`,
+      '# HELP tcf_work_orders_requeued_total Work orders put back in the queue because their worker process died while running them.',
+      '# TYPE tcf_work_orders_requeued_total counter',
+      `tcf_work_orders_requeued_total ${this.requeued}`,
     ];
   }
 
@@ -297,7 +301,7 @@ export class EnclaveManager {
         // The process died mid-work: nothing was recorded, so the work order goes back in the queue.
         this.log.warn('worker process died while running a work order; requeueing it', { workOrderId: order.workOrderId, reason: error.message });
         await this.store.releaseClaimsOf(owner);
-        this.outcomes.add('requeued');
+        this.requeued += 1;
       }
     }
     return true;

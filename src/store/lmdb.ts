@@ -106,7 +106,7 @@ export class LmdbStore implements Store {
    * while its commit syncs. Each leaves this map when its commit body runs; one that is not accepted
    * there never gets a row, so an outcome recorded for it is refused (finishWorkOrder checks the row).
    */
-  private readonly staged = new Map<string, WorkOrderRow & { request: WorkOrderRequest }>();
+  private readonly staged = new Map<string, NewWorkOrder>();
   /** Decoded worker records: every submission reads one, and only this store writes them. */
   private readonly workerCache = new Map<string, WorkerRecord>();
   /** Writes waiting for the next commit (see commit()). */
@@ -301,7 +301,7 @@ export class LmdbStore implements Store {
     });
     const stage = !this.staged.has(workOrderId) && !this.workOrders.doesExist(workOrderId) && (this.counters.get(PENDING_KEY) ?? 0) + this.staged.size < limits.maxPending;
     if (stage) {
-      this.staged.set(workOrderId, { ...order, state: 'queued', attempts: 0, queueSeq: Number.MAX_SAFE_INTEGER });
+      this.staged.set(workOrderId, order);
       this.emit({ type: 'submitted', workOrderId, workerId: order.workerId });
     }
     const outcome = await submitted.catch((error: unknown) => {
@@ -334,12 +334,6 @@ export class LmdbStore implements Store {
     const claim = this.claims.get(order.workOrderId);
     if (claim) Object.assign(order, { state: 'processing', claimedBy: claim.owner, leaseUntil: claim.leaseUntil });
     return order;
-  }
-
-  /** A staged submission as its claimer sees it. */
-  private claimed({ queueSeq: _place, ...fields }: WorkOrderRow & { request: WorkOrderRequest }): StoredWorkOrder {
-    const claim = this.claims.get(fields.workOrderId)!;
-    return { ...fields, state: 'processing', attempts: this.attempts.get(fields.workOrderId)!, claimedBy: claim.owner, leaseUntil: claim.leaseUntil };
   }
 
   private enqueue(row: WorkOrderRow): void {
@@ -388,11 +382,18 @@ export class LmdbStore implements Store {
     const workOrderId = this.oldestUnclaimed(workerIds);
     if (workOrderId === undefined) return undefined;
     const staged = this.staged.get(workOrderId);
-    const row = staged ?? this.workOrders.get(workOrderId);
+    if (staged) {
+      const claim = { owner, leaseUntil: Date.now() + leaseMs };
+      const attempts = (this.attempts.get(workOrderId) ?? 0) + 1;
+      this.claims.set(workOrderId, claim);
+      this.attempts.set(workOrderId, attempts);
+      return { ...staged, state: 'processing', attempts, claimedBy: claim.owner, leaseUntil: claim.leaseUntil };
+    }
+    const row = this.workOrders.get(workOrderId);
     if (!row || row.state !== 'queued') return undefined;
     this.claims.set(row.workOrderId, { owner, leaseUntil: Date.now() + leaseMs });
     this.attempts.set(row.workOrderId, (this.attempts.get(row.workOrderId) ?? row.attempts) + 1);
-    return staged ? this.claimed(staged) : this.withRequest(row);
+    return this.withRequest(row);
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {

@@ -63,5 +63,8 @@ describe('faults inside the worker', () => {
   it('a workload that kills its process is retried up to maxAttempts, then fails', async () => {
     const workOrderId = await expectFailure('test-exit', /worker process died 2 times/);
     assert.equal((await node.store.getWorkOrder(workOrderId))?.attempts, 3, 'two runs that killed the process, then the claim that recorded the failure');
+    const metrics = await (await fetch(`${node.url}/metrics`)).text();
+    assert.match(metrics, /^tcf_work_orders_requeued_total 2$/m, 'both deaths put the work order back in the queue');
+    assert.match(metrics, /^tcf_worker_process_replacements_total 3$/m, 'one process replaced after the deadline, two after the deaths');
   });
 });

@@ -56,6 +56,7 @@ describe('node metrics', () => {
     assert.equal(values.get('tcf_work_orders_total{outcome="failed"}'), 1);
     assert.equal(values.get('tcf_work_orders_total{outcome="lost"}'), undefined);
     assert.equal(values.get('tcf_worker_process_replacements_total'), 0);
+    assert.equal(values.get('tcf_work_orders_requeued_total'), 0);
     assertHistogram(values, 'tcf_worker_round_trip_seconds', 4);
     assertHistogram(values, 'tcf_outcome_commit_seconds', 4);
     assertHistogram(values, 'tcf_submission_commit_seconds', 4);
