@@ -70,7 +70,8 @@ async function startNode(processes: number, store = ''): Promise<NodeUnderTest> 
 
 /** The node's latency histograms (GET /metrics) that split a work order's time into its parts. */
 const LATENCY_PARTS = ['tcf_submission_commit_seconds', 'tcf_worker_round_trip_seconds', 'tcf_outcome_commit_seconds'] as const;
-type LatencyTotals = Record<(typeof LATENCY_PARTS)[number], { sumMs: number; count: number }>;
+type LatencyPart = (typeof LATENCY_PARTS)[number];
+type LatencyTotals = Record<LatencyPart, { sumMs: number; count: number }>;
 
 async function latencyTotals(node: NodeUnderTest): Promise<LatencyTotals> {
   const text = await (await fetch(`${node.url}/metrics`)).text();
@@ -79,8 +80,8 @@ async function latencyTotals(node: NodeUnderTest): Promise<LatencyTotals> {
 }
 
 /** Mean milliseconds per observation of each part between two readings. */
-function meanParts(before: LatencyTotals, after: LatencyTotals): Record<(typeof LATENCY_PARTS)[number], number> {
-  return Object.fromEntries(LATENCY_PARTS.map((name) => [name, (after[name].sumMs - before[name].sumMs) / (after[name].count - before[name].count)])) as Record<(typeof LATENCY_PARTS)[number], number>;
+function meanParts(before: LatencyTotals, after: LatencyTotals): Record<LatencyPart, number> {
+  return Object.fromEntries(LATENCY_PARTS.map((name) => [name, (after[name].sumMs - before[name].sumMs) / (after[name].count - before[name].count)])) as Record<LatencyPart, number>;
 }
 
 /** CPU time (user + system) a process has used so far, in ms. */

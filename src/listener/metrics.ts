@@ -1,11 +1,13 @@
 /**
  * In-process counters and latency sums for the listener, rendered in the Prometheus text format at
  * GET /metrics: calls per method and outcome code, and the time spent answering them. Other parts
- * of the process (the connector) add their own lines through addSource.
+ * of the process (the service, the enclave manager, the connector) add their own lines through addSource.
  */
+import { LabelledCounter } from '../metrics/index.js';
+
 export class Metrics {
   private readonly calls = new Map<string, { count: number; seconds: number }>();
-  private readonly counters = new Map<string, number>();
+  private readonly rejections = new LabelledCounter('tcf_listener_rejections_total', 'Requests refused before JSON-RPC dispatch.', 'reason');
   private readonly sources: (() => string[])[] = [];
 
   /** Lines in the Prometheus text format (HELP, TYPE and samples) appended to every rendering. */
@@ -21,8 +23,8 @@ export class Metrics {
     this.calls.set(key, entry);
   }
 
-  count(name: string): void {
-    this.counters.set(name, (this.counters.get(name) ?? 0) + 1);
+  count(reason: string): void {
+    this.rejections.add(reason);
   }
 
   render(): string {
@@ -33,9 +35,7 @@ export class Metrics {
       '# HELP tcf_rpc_seconds_total Time spent answering JSON-RPC calls.',
       '# TYPE tcf_rpc_seconds_total counter',
       ...[...this.calls].map(([labels, entry]) => `tcf_rpc_seconds_total{${labels}} ${entry.seconds.toFixed(6)}`),
-      '# HELP tcf_listener_rejections_total Requests refused before JSON-RPC dispatch.',
-      '# TYPE tcf_listener_rejections_total counter',
-      ...[...this.counters].map(([name, value]) => `tcf_listener_rejections_total{reason="${name}"} ${value}`),
+      ...this.rejections.lines(),
       ...this.sources.flatMap((source) => source()),
     ];
     return lines.join('\n') + '\n';

@@ -16,7 +16,7 @@ import type { ReceiptUpdate, WorkerRecord } from '../protocol/messages.js';
 import type { Store, StoredWorkOrder, WorkOrderOutcome } from '../store/store.js';
 import type { WorkerInit, WorkerPublicIdentity } from '../enclave/ipc.js';
 import type { Logger } from '../log/index.js';
-import { Histogram, LabelledCounter } from '../metrics/index.js';
+import { Counter, Histogram, LabelledCounter } from '../metrics/index.js';
 import { applyEncryptionKeySet } from '../service/keys.js';
 import { WorkerProcess, WorkerProcessError } from './pool.js';
 
@@ -67,8 +67,8 @@ export class EnclaveManager {
   private readonly outcomes = new LabelledCounter('tcf_work_orders_total', 'Work orders this manager ran to an end: completed, failed, or lost (its claim had passed to another manager before the outcome was recorded).', 'outcome');
   private readonly roundTrips = new Histogram('tcf_worker_round_trip_seconds', 'From handing a work order to a worker process until its answer arrives: the worker\'s crypto and workload plus the two process hops.');
   private readonly outcomeCommits = new Histogram('tcf_outcome_commit_seconds', 'Time to record a work order\'s outcome durably in the store (a synced commit on LMDB, a database round trip on PostgreSQL).');
-  private replacements = 0;
-  private requeued = 0;
+  private readonly replacements = new Counter('tcf_worker_process_replacements_total', 'Worker processes started again after one died or overran a deadline.');
+  private readonly requeued = new Counter('tcf_work_orders_requeued_total', 'Work orders put back in the queue because their worker process died while running them.');
 
   constructor(
     private readonly config: NodeConfig,
@@ -232,12 +232,8 @@ export class EnclaveManager {
       ...this.outcomes.lines(),
       ...this.roundTrips.lines(),
       ...this.outcomeCommits.lines(),
-      '# HELP tcf_worker_process_replacements_total Worker processes started again after one died or overran a deadline.',
-      '# TYPE tcf_worker_process_replacements_total counter',
-      `tcf_worker_process_replacements_total ${this.replacements}`,
-      '# HELP tcf_work_orders_requeued_total Work orders put back in the queue because their worker process died while running them.',
-      '# TYPE tcf_work_orders_requeued_total counter',
-      `tcf_work_orders_requeued_total ${this.requeued}`,
+      ...this.replacements.lines(),
+      ...this.requeued.lines(),
     ];
   }
 
@@ -301,7 +297,7 @@ export class EnclaveManager {
         // The process died mid-work: nothing was recorded, so the work order goes back in the queue.
         this.log.warn('worker process died while running a work order; requeueing it', { workOrderId: order.workOrderId, reason: error.message });
         await this.store.releaseClaimsOf(owner);
-        this.requeued += 1;
+        this.requeued.add();
       }
     }
     return true;
@@ -337,7 +333,7 @@ export class EnclaveManager {
       const fresh = new WorkerProcess({ ...slot.init, mayProvisionKeys: false });
       await fresh.start(START_TIMEOUT_MS);
       slot.process = fresh;
-      this.replacements += 1;
+      this.replacements.add();
       this.log.info('worker process replaced', { worker: slot.name, pid: fresh.pid });
     })().finally(() => {
       slot.restarting = undefined;

@@ -1,7 +1,7 @@
 /**
  * Metric building blocks in the Prometheus text format, for the parts of a node that report on
- * themselves (the listener, the service, the enclave manager): a latency histogram and a counter with
- * one label. Each part owns its figures and renders its own lines; the listener serves them all at
+ * themselves (the listener, the service, the enclave manager): a latency histogram and counters,
+ * plain or with one label. Each part owns its figures and renders its own lines; the listener serves them all at
  * GET /metrics.
  */
 
@@ -66,5 +66,22 @@ export class LabelledCounter {
       `# TYPE ${this.name} counter`,
       ...[...this.values].map(([value, count]) => `${this.name}{${this.label}="${value}"} ${count}`),
     ];
+  }
+}
+
+export class Counter {
+  private value = 0;
+
+  constructor(
+    private readonly name: string,
+    private readonly help: string,
+  ) {}
+
+  add(amount = 1): void {
+    this.value += amount;
+  }
+
+  lines(): string[] {
+    return [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} counter`, `${this.name} ${this.value}`];
   }
 }

@@ -49,6 +49,10 @@ describe('node metrics', () => {
       return true;
     });
 
+    const unparsable = await fetch(node.url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    assert.equal(unparsable.status, 200, 'a JSON-RPC parse error is still a JSON-RPC answer');
+    await unparsable.text();
+
     const response = await fetch(`${node.url}/metrics`);
     assert.equal(response.status, 200);
     const values = samples(await response.text());
@@ -61,5 +65,6 @@ describe('node metrics', () => {
     assertHistogram(values, 'tcf_outcome_commit_seconds', 4);
     assertHistogram(values, 'tcf_submission_commit_seconds', 4);
     assert.equal(values.get('tcf_rpc_calls_total{method="WorkOrderSubmit",outcome="ok"}'), 3, 'the listener\'s own lines are still there');
+    assert.equal(values.get('tcf_listener_rejections_total{reason="parse_errors"}'), 1);
   });
 });
