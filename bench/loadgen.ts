@@ -12,7 +12,7 @@
 import net from 'node:net';
 import { generateSigningKey, textToHex } from '../src/crypto/index.js';
 import { TcfClient } from '../src/client/index.js';
-import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder } from '../src/workorder/index.js';
+import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type WorkerPublicKeys } from '../src/workorder/index.js';
 import { percentile } from './percentile.js';
 
 export interface LoadOptions {
@@ -22,6 +22,8 @@ export interface LoadOptions {
   count: number;
   inputBytes: number;
   signed: boolean;
+  /** The worker's keys when the server has no registry to look them up in (the reference server). */
+  worker?: WorkerPublicKeys;
 }
 
 export interface LoadFigures {
@@ -89,15 +91,14 @@ class Connection {
 }
 
 export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
-  const client = new TcfClient(options.url);
-  const worker = await client.trustedWorker(options.workerId);
+  const workerKeys = options.worker ?? (await new TcfClient(options.url).trustedWorker(options.workerId)).keys;
   const signer = options.signed ? generateSigningKey() : undefined;
   const payload = 'x'.repeat(options.inputBytes);
   const url = new URL(options.url);
   const orders: { built: BuiltWorkOrder; request: Buffer }[] = [];
   for (let index = 0; index < options.count; index += 1) {
     const buildOptions: Parameters<typeof buildWorkOrder>[0] = {
-      worker: worker.keys,
+      worker: workerKeys,
       workloadId: textToHex('echo-result'),
       inData: [{ data: payload }],
       responseTimeoutMSecs: 60_000,
@@ -135,7 +136,7 @@ export async function generateLoad(options: LoadOptions): Promise<LoadFigures> {
   for (let index = 0; index < orders.length; index += Math.max(1, Math.floor(orders.length / 20))) {
     const reply = JSON.parse(replies[index]!) as { result?: unknown };
     if (!reply.result) continue;
-    const opened = openWorkOrderResult(reply.result, orders[index]!.built, worker.keys);
+    const opened = openWorkOrderResult(reply.result, orders[index]!.built, workerKeys);
     if (opened.outData[0]!.data.toString() === `RESULT: ${payload}`) verified += 1;
   }
   latencies.sort((a, b) => a - b);

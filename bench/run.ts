@@ -5,7 +5,9 @@
  * 2. end to end: a real node (`tcf node start`, LMDB) and a separate load-generating process with N
  *    concurrent requesters, for 1 KiB and 100 KiB echo-result inputs, with 1 and then 2 worker processes,
  *    and once more on PostgreSQL when a server is reachable;
- * 3. single-work-order latency (one requester);
+ * 3. single-work-order latency (one requester), and the same throughput and latency runs against the
+ *    reference server (bench/reference-node.ts: HTTP and the worker's crypto, nothing TCF adds), which
+ *    separates what these cores allow from what TCF's durable store, checks and receipts cost;
  * 4. every end-to-end figure as a ratio of the bound, the node's peak RSS, and where the CPU went: CPU
  *    time per work order of the node's main process, its worker processes and the load generator.
  *    A shared VM's speed drifts during a run (the bound moved ±6 % between 1.5 s samples on one, and
@@ -22,6 +24,7 @@ import { promisify } from 'node:util';
 import pg from 'pg';
 import { CryptoBound, measureCryptoLatency } from './crypto-bound.js';
 import type { LoadFigures, LoadOptions } from './loadgen.js';
+import type { WorkerPublicKeys } from '../src/workorder/index.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const quick = process.argv.includes('--quick');
@@ -35,6 +38,8 @@ interface NodeUnderTest {
   pids: number[];
   mainPid: number;
   onPostgres: boolean;
+  /** Given to the load generator when the server has no registry (the reference server). */
+  worker?: WorkerPublicKeys;
   stop(): Promise<void>;
 }
 
@@ -64,6 +69,33 @@ async function startNode(processes: number, store = ''): Promise<NodeUnderTest> 
       child.kill('SIGTERM');
       await exited;
       fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The reference server (bench/reference-node.ts): HTTP and the worker's crypto in worker processes, nothing else. */
+async function startReference(processes: number): Promise<NodeUnderTest> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/reference-node.ts'), String(processes)], { cwd: ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
+  const ready = await new Promise<{ url: string; worker: WorkerPublicKeys; pids: number[] }>((resolve, reject) => {
+    let stdout = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+      if (stdout.includes('\n')) resolve(JSON.parse(stdout.slice(0, stdout.indexOf('\n'))));
+    });
+    child.once('exit', (code) => reject(new Error(`reference server exited with ${code}`)));
+  });
+  const [mainPid, ...workerPids] = ready.pids;
+  return {
+    url: ready.url,
+    workerId: ready.worker.workerId,
+    worker: ready.worker,
+    pids: workerPids,
+    mainPid: mainPid!,
+    onPostgres: false,
+    async stop() {
+      const exited = new Promise((resolve) => child.once('exit', resolve));
+      child.kill('SIGTERM');
+      await exited;
     },
   };
 }
@@ -147,7 +179,7 @@ function cpuCeiling(cpu: CpuPerWorkOrder, cores: number, workerProcesses: number
 async function load(node: NodeUnderTest, options: Omit<LoadOptions, 'url' | 'workerId'>): Promise<LoadFigures & { cpu: CpuPerWorkOrder }> {
   const before = { node: cpuMs(node.mainPid), workers: node.pids.reduce((sum, pid) => sum + cpuMs(pid), 0) };
   const databaseBefore = node.onPostgres ? cpuByPid(postgresPids()) : undefined;
-  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ ...options, url: node.url, workerId: node.workerId })], { cwd: ROOT, maxBuffer: 1 << 20 });
+  const { stdout } = await promisify(execFile)(process.execPath, ['--import', 'tsx', path.join(ROOT, 'bench/loadgen.ts'), JSON.stringify({ ...options, url: node.url, workerId: node.workerId, worker: node.worker })], { cwd: ROOT, maxBuffer: 1 << 20 });
   const figures = JSON.parse(stdout) as LoadFigures;
   const cpu: CpuPerWorkOrder = {
     node: (cpuMs(node.mainPid) - before.node) / options.count,
@@ -171,7 +203,8 @@ async function warmUp(node: NodeUnderTest): Promise<void> {
 
 interface Row {
   label: string;
-  store: 'LMDB' | 'PostgreSQL';
+  /** 'none' for the reference server. */
+  store: 'LMDB' | 'PostgreSQL' | 'none';
   processes: number;
   inputBytes: number;
   concurrency: number;
@@ -267,6 +300,21 @@ async function main(): Promise<void> {
     }
   }
 
+  for (const concurrency of [CONCURRENCY, 1]) {
+    const processes = concurrency === 1 ? 1 : 2;
+    const reference = await startReference(processes);
+    try {
+      await warmUp(reference);
+      const count = concurrency === 1 ? (quick ? 200 : 1000) : quick ? 300 : 3000;
+      const { figures, bound } = await besideBound(1024, () => load(reference, { concurrency, count, inputBytes: 1024, signed: false }));
+      const rss = peakRssMiB(reference.mainPid) + reference.pids.reduce((sum, pid) => sum + peakRssMiB(pid), 0);
+      rows.push({ label: concurrency === 1 ? 'reference server: single requester latency' : 'reference server: throughput', store: 'none', processes, inputBytes: 1024, concurrency, figures, bound, rssMiB: rss });
+      process.stderr.write(`reference server, ${processes} worker process(es), ${concurrency} requester(s): ${figures.perSecond.toFixed(0)}/s, p50 ${figures.p50Ms.toFixed(2)} ms, p99 ${figures.p99Ms.toFixed(2)} ms, errors ${figures.errors}, verified ${figures.verified}\n`);
+    } finally {
+      await reference.stop();
+    }
+  }
+
   const postgresUrl = process.env.TCF_TEST_POSTGRES_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
   if (await postgresReachable(postgresUrl)) {
     const schema = `tcf_bench_${process.pid}`;
@@ -286,7 +334,9 @@ async function main(): Promise<void> {
   }
 
   await cryptoBound.close();
-  const single = rows.find((row) => row.concurrency === 1)!;
+  const single = rows.find((row) => row.store === 'LMDB' && row.concurrency === 1)!;
+  const referenceThroughput = rows.find((row) => row.store === 'none' && row.concurrency > 1)!;
+  const referenceSingle = rows.find((row) => row.store === 'none' && row.concurrency === 1)!;
   const one = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 1 && row.inputBytes === 1024)!;
   const two = rows.find((row) => row.label === 'throughput' && row.store === 'LMDB' && row.processes === 2 && row.inputBytes === 1024)!;
   const table = [
@@ -307,6 +357,7 @@ async function main(): Promise<void> {
     `Scaling from 1 to 2 worker processes (1 KiB): ${(two.figures.perSecond / one.figures.perSecond).toFixed(2)}×; the CPU the 2-process run spent per work order caps it at ${(cpuCeiling(two.figures.cpu, cores, 2) / one.figures.perSecond).toFixed(2)}× on ${cores} cores.`,
     `Latency floor: one work order's crypto alone on one core takes p50 ${floor.p50Ms.toFixed(2)} ms, p99 ${floor.p99Ms.toFixed(2)} ms here; the single requester's p50 and p99 are ${(single.figures.p50Ms / floor.p50Ms).toFixed(2)}× and ${(single.figures.p99Ms / floor.p99Ms).toFixed(2)}× those.`,
     ...(singleParts ? [singleRequesterParts(single.figures.meanMs, singleParts)] : []),
+    `Reference server (bench/reference-node.ts: HTTP in, the worker's crypto and echo-result in worker processes, the result out; no store, no checks, no receipt update): ${referenceThroughput.figures.perSecond.toFixed(0)}/s with 2 processes (${(referenceThroughput.figures.perSecond / referenceThroughput.bound).toFixed(2)} of the bound), one requester p50 ${referenceSingle.figures.p50Ms.toFixed(2)} / p99 ${referenceSingle.figures.p99Ms.toFixed(2)} ms: what these cores allow any design that keeps the worker out of the HTTP process. TCF's 2-process 1 KiB row reaches ${(two.figures.perSecond / referenceThroughput.figures.perSecond).toFixed(2)} of its throughput; its single requester's p50 and p99 are ${(single.figures.p50Ms / referenceSingle.figures.p50Ms).toFixed(2)}× and ${(single.figures.p99Ms / referenceSingle.figures.p99Ms).toFixed(2)}× the reference's.`,
     `Ratios: each row's is to the bound measured just before and after it (${boundSamples(drift, sizes)}); the bound rows above were measured first, over ${boundMs / 1000} s.`,
     'CPU ceiling: what the cores could sustain doing nothing but the CPU work each row measured per work order, with no idle time (and no more than one core per worker process); a row below its ceiling lost time to waiting, a ceiling below the bound is work beyond the crypto.',
   ].join('\n');
