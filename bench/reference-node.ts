@@ -28,6 +28,7 @@ import { EchoResult } from '../src/workloads/index.js';
 import { openWorkOrder, sealWorkOrderResult, type WorkerPublicKeys, type WorkerSecrets } from '../src/workorder/index.js';
 
 const WORKER_ID = 'ab'.repeat(32);
+let stopping = false;
 const RSA_BITS = 3072;
 
 interface WorkerKeys {
@@ -66,6 +67,12 @@ async function startWorker(keys: WorkerKeys, answers: Map<number, (result: unkno
       else answers.get(message.id)?.(message.result);
     });
   });
+  // A lost worker would leave its requests unanswered and the load generator waiting: fail the run instead.
+  child.once('exit', (code, signal) => {
+    if (stopping) return;
+    process.stderr.write(`reference server: a worker process exited (${signal ?? `code ${code}`})\n`);
+    process.exit(1);
+  });
   child.send({ type: 'init', keys } satisfies ToWorker);
   await ready;
   return child;
@@ -99,6 +106,7 @@ async function serve(processes: number): Promise<void> {
   const { port } = server.address() as AddressInfo;
   process.stdout.write(JSON.stringify({ url: `http://127.0.0.1:${port}`, worker, pids: [process.pid, ...workers.map((child) => child.pid!)] }) + '\n');
   process.on('SIGTERM', () => {
+    stopping = true;
     for (const child of workers) child.disconnect();
     server.close();
     server.closeAllConnections();
