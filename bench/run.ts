@@ -300,8 +300,7 @@ async function main(): Promise<void> {
     }
   }
 
-  for (const concurrency of [CONCURRENCY, 1]) {
-    const processes = concurrency === 1 ? 1 : 2;
+  for (const { processes, concurrency } of [{ processes: 2, concurrency: CONCURRENCY }, { processes: 1, concurrency: 1 }]) {
     const reference = await startReference(processes);
     try {
       await warmUp(reference);

@@ -382,18 +382,14 @@ export class LmdbStore implements Store {
     const workOrderId = this.oldestUnclaimed(workerIds);
     if (workOrderId === undefined) return undefined;
     const staged = this.staged.get(workOrderId);
-    if (staged) {
-      const claim = { owner, leaseUntil: Date.now() + leaseMs };
-      const attempts = (this.attempts.get(workOrderId) ?? 0) + 1;
-      this.claims.set(workOrderId, claim);
-      this.attempts.set(workOrderId, attempts);
-      return { ...staged, state: 'processing', attempts, claimedBy: claim.owner, leaseUntil: claim.leaseUntil };
-    }
-    const row = this.workOrders.get(workOrderId);
-    if (!row || row.state !== 'queued') return undefined;
-    this.claims.set(row.workOrderId, { owner, leaseUntil: Date.now() + leaseMs });
-    this.attempts.set(row.workOrderId, (this.attempts.get(row.workOrderId) ?? row.attempts) + 1);
-    return this.withRequest(row);
+    const row = staged ? undefined : this.workOrders.get(workOrderId);
+    if (!staged && row?.state !== 'queued') return undefined;
+    const leaseUntil = Date.now() + leaseMs;
+    const attempts = (this.attempts.get(workOrderId) ?? row?.attempts ?? 0) + 1;
+    this.claims.set(workOrderId, { owner, leaseUntil });
+    this.attempts.set(workOrderId, attempts);
+    if (staged) return { ...staged, state: 'processing', attempts, claimedBy: owner, leaseUntil };
+    return this.withRequest(row!);
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
