@@ -62,7 +62,7 @@ export function emptyVerdict(type: EvidenceType, at: Date): Verdict {
     verified: false,
     type,
     reason: '',
-    judgedAt: at.toISOString(),
+    judgedAt: Number.isNaN(at.getTime()) ? '' : at.toISOString(),
     measurement: '',
     measurements: {},
     signer: '',
