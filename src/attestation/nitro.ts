@@ -285,7 +285,7 @@ function readPcrs(value: unknown): Map<number, Buffer> {
   const pcrs = new Map<number, Buffer>();
   for (const [index, register] of entries) {
     if (typeof index !== 'number' || !Number.isInteger(index) || index < 0 || index >= PCR_COUNT) {
-      throw new AttestationError(`pcrs has an index ${String(index)} outside 0..${PCR_COUNT - 1}`);
+      throw new AttestationError(`pcrs index ${JSON.stringify(index)} is not an integer in 0..${PCR_COUNT - 1}`);
     }
     pcrs.set(index, asSizedByteString(register, `PCR${index}`, PCR_LENGTH, PCR_LENGTH));
   }
