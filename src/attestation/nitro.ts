@@ -84,7 +84,8 @@ const STRICT_CBOR: DecodeOptions = {
  * Judges one attestation document (the raw COSE_Sign1 bytes) at `options.at`. The chain and the
  * signature are checked before the payload's finer rules, so a forged document is refused for not
  * coming from AWS rather than for a detail of its layout, and nothing it says reaches the verdict
- * until its signature holds.
+ * until its signature holds. The unsigned header comes last: a document refused for it alone still
+ * shows what AWS signed.
  */
 export function verifyNitroDocument(document: Buffer, options: NitroVerifyOptions): Verdict {
   return judge('nitro', options.at, (verdict) => {
@@ -173,7 +174,7 @@ function trustedSigningCertificate(payload: Map<unknown, unknown>, roots: readon
   const leaf = parseCertificate(asSizedByteString(payload.get('certificate'), 'certificate', 1, MAX_CERTIFICATE_LENGTH), 'certificate');
   const bundle = payload.get('cabundle');
   if (!Array.isArray(bundle) || bundle.length === 0) {
-    throw new AttestationError(`cabundle is ${describeValue(bundle)}: nothing chains the signing certificate "${commonName(leaf)}" to a pinned root`);
+    throw new AttestationError(`cabundle is ${Array.isArray(bundle) ? 'empty' : describeValue(bundle)}: nothing chains the signing certificate "${commonName(leaf)}" to a pinned root`);
   }
   const rootFirst = bundle.map((entry, index) =>
     parseCertificate(asSizedByteString(entry, `cabundle[${index}]`, 1, MAX_CERTIFICATE_LENGTH), `cabundle[${index}]`),
@@ -296,7 +297,7 @@ function readPcrs(value: unknown): Map<number, Buffer> {
 }
 
 function readCabundle(value: unknown): Buffer[] {
-  if (!Array.isArray(value) || value.length === 0) throw new AttestationError(`cabundle is ${describeValue(value)}, not a non-empty array`);
+  if (!Array.isArray(value) || value.length === 0) throw new AttestationError(`cabundle is ${Array.isArray(value) ? 'empty' : describeValue(value)}, not a non-empty array`);
   return value.map((entry, index) => asSizedByteString(entry, `cabundle[${index}]`, 1, MAX_CERTIFICATE_LENGTH));
 }
 

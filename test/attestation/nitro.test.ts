@@ -300,6 +300,7 @@ describe('verifyNitroDocument: documents signed by a test PKI', () => {
     assertRefused(verifyNitroDocument(signPayload(caSigner), TEST_OPTIONS), /"nitro test intermediate" is a CA, not an end entity/);
     const gap = testPayload({ cabundle: [testPki.root.raw] });
     assertRefused(verifyNitroDocument(signPayload(gap), TEST_OPTIONS), /not signed by "nitro test root"|not a pinned root nor signed by one/);
+    assertRefused(verifyNitroDocument(signPayload(testPayload({ cabundle: [] })), TEST_OPTIONS), /cabundle is empty: nothing chains the signing certificate "nitro test leaf" to a pinned root/);
     const notCertificate = testPayload({ cabundle: [testPki.root.raw, Buffer.from('not a certificate')] });
     assertRefused(verifyNitroDocument(signPayload(notCertificate), TEST_OPTIONS), /cabundle\[1\] is not an X\.509 certificate/);
   });
