@@ -234,22 +234,34 @@ function parseBody(reader: QuoteReader, header: QuoteHeader): { bodyType: number
 }
 
 /**
- * Reads a PEM chain that must be exactly certificates in their canonical form: each block's base64 is
- * the DER re-encoded in 64-character lines, blocks end with a newline, and one NUL may close the text
- * (Intel's quoting library writes a C string). Anything else would be bytes no check depends on.
+ * Reads PEM certificates from text that holds nothing else: blocks may be separated and wrapped by any
+ * whitespace (collateral comes from PCCS servers that differ in that), but the base64 must be the DER's
+ * own, and no other text may sit between or around the blocks.
  */
-export function parseCanonicalPemChain(text: Buffer, what: string): X509Certificate[] {
-  const body = text.length > 0 && text[text.length - 1] === 0 ? text.subarray(0, -1) : text;
-  const source = body.toString('latin1');
-  const certificates: X509Certificate[] = [];
-  let rebuilt = '';
-  for (const match of source.matchAll(/-----BEGIN CERTIFICATE-----\n([A-Za-z0-9+/=\n]+?)\n-----END CERTIFICATE-----\n/g)) {
-    const der = Buffer.from((match[1] as string).replace(/\n/g, ''), 'base64');
-    rebuilt += pemOf(der);
-    certificates.push(certificateFromDer(der, `${what}: certificate ${certificates.length + 1}`));
-  }
+export function parsePemCertificates(text: string, what: string): X509Certificate[] {
+  const block = /-----BEGIN CERTIFICATE-----([A-Za-z0-9+/=\s]+)-----END CERTIFICATE-----/g;
+  const certificates = [...text.matchAll(block)].map((match, index) => {
+    const base64 = (match[1] as string).replace(/\s/g, '');
+    const der = Buffer.from(base64, 'base64');
+    if (der.toString('base64') !== base64) throw new AttestationError(`${what}: certificate ${index + 1} is not canonical base64`);
+    return certificateFromDer(der, `${what}: certificate ${index + 1}`);
+  });
   if (certificates.length === 0) throw new AttestationError(`${what} holds no PEM certificate`);
-  if (rebuilt !== source) throw new AttestationError(`${what} is not exactly its certificates in canonical PEM`);
+  if (text.replace(block, '').trim() !== '') throw new AttestationError(`${what} holds text that is not a certificate`);
+  return certificates;
+}
+
+/**
+ * Reads the quote's PEM chain, which must be its certificates in the one layout Intel's quoting library
+ * writes: 64-character lines, each block ending in a newline, then one NUL (the library writes a C
+ * string). Any other byte there would be a byte no check depends on.
+ */
+export function parseCanonicalPemChain(bytes: Buffer, what: string): X509Certificate[] {
+  const text = (bytes.length > 0 && bytes[bytes.length - 1] === 0 ? bytes.subarray(0, -1) : bytes).toString('latin1');
+  const certificates = parsePemCertificates(text, what);
+  if (certificates.map((certificate) => pemOf(certificate.raw)).join('') !== text) {
+    throw new AttestationError(`${what} is not exactly its certificates in canonical PEM`);
+  }
   return certificates;
 }
 

@@ -8,6 +8,7 @@
 import crypto, { X509Certificate } from 'node:crypto';
 import {
   parseDcapQuote,
+  parsePemCertificates,
   quoteTee,
   readPckExtension,
   type DcapQuote,
@@ -18,7 +19,7 @@ import {
 } from './dcap-quote.js';
 import { INTEL_SGX_ROOT_CA } from './roots.js';
 import { AttestationError, judge, TCB_STATUSES, type TcbStatus, type Verdict } from './verdict.js';
-import { certificateIdentity, checkCrl, parseCertificates, parseCrl, verifyChain, type Crl } from './x509.js';
+import { certificateIdentity, checkCrl, parseCrl, verifyChain, type Crl } from './x509.js';
 
 export { parseDcapQuote, readPckExtension, type DcapQuote, type DcapTee, type PckExtension } from './dcap-quote.js';
 
@@ -114,14 +115,9 @@ function pckCaKind(certificate: X509Certificate): 'processor' | 'platform' {
 
 /** Verifies one of the collateral's issuer chains and returns its path (signer first, pinned root last). */
 function verifyIssuerChain(pem: string, signerName: string, what: string, roots: readonly X509Certificate[], at: Date): X509Certificate[] {
-  let certificates: X509Certificate[];
-  try {
-    certificates = parseCertificates(pem);
-  } catch (error) {
-    throw new AttestationError(`${what} cannot be read: ${(error as Error).message}`);
-  }
+  const certificates = parsePemCertificates(pem, what);
   const [signer] = certificates;
-  if (!signer) throw new AttestationError(`${what} holds no certificate`);
+  if (certificates.length !== 2 || !signer) throw new AttestationError(`${what} has ${certificates.length} certificates, not 2 (signer, root)`);
   if (commonName(signer) !== signerName) throw new AttestationError(`${what} starts at "${commonName(signer)}", not "${signerName}"`);
   return verifyChain(certificates, roots, at);
 }
@@ -591,7 +587,6 @@ interface TcbJudgement {
 }
 
 function judgeTcb(quote: DcapQuote, info: TcbInfo, pck: PckExtension, qeLevel: IdentityLevel, moduleIdentity: TdxModuleIdentity | undefined, verdict: Verdict): TcbJudgement {
-  verdict.details.qeTcbStatus = qeLevel.status;
   if (quote.body.tee === 'sgx') {
     const { sgxLevel } = matchTcbLevels(info, pck, undefined);
     Object.assign(verdict.details, { platformTcbStatus: sgxLevel.status, tcbDate: sgxLevel.tcbDate });
@@ -684,6 +679,7 @@ export function verifyDcapQuote(quote: Buffer, collateral: DcapCollateral, optio
     const moduleIdentity = parsed.body.tee === 'tdx' ? checkTdxModule(parsed.body.report, tcbInfo) : undefined;
     verifyQeReport(parsed, pck);
     const qeLevel = matchQeIdentity(parsed.qeReport, qeIdentity);
+    verdict.details.qeTcbStatus = qeLevel.status;
     verifyQuoteSignature(parsed);
     const tcb = judgeTcb(parsed, tcbInfo, pck.extension, qeLevel, moduleIdentity, verdict);
     verdict.tcbStatus = tcb.status satisfies TcbStatus;
