@@ -1,6 +1,7 @@
 /**
- * Reading Intel DCAP quotes (SGX v3/v4/v5, TDX v4/v5) and the SGX extension of the PCK certificate they
- * carry, byte for byte as Intel's quote format documents them. Only the quote header and body are
+ * Reading Intel DCAP evidence: quotes (SGX v3/v4/v5, TDX v4/v5), the SGX extension of the PCK certificate
+ * they carry, and the signed JSON collateral (TCB info, QE identity), field by field as Intel documents
+ * them. Only the quote header and body are
  * covered by the quote signature; the rest (attestation key, QE report, its signature, QE auth data and
  * the PCK chain) is checked by structure: every length exact, every reserved byte zero, the PEM chain
  * in its one canonical form, nothing after the signature data but zero padding. So no byte of a quote can
@@ -8,7 +9,7 @@
  */
 import { X509Certificate } from 'node:crypto';
 import { certificateExtensions, children, decodeOid, decodeSmallInteger, DerError, parseDer, TAG, type DerNode } from './der.js';
-import { AttestationError } from './verdict.js';
+import { AttestationError, TCB_STATUSES } from './verdict.js';
 
 export type DcapTee = 'sgx' | 'tdx';
 
@@ -405,4 +406,203 @@ export function readPckExtension(certificate: X509Certificate): PckExtension {
     if (error instanceof DerError) throw new AttestationError(`PCK certificate's SGX extension cannot be read: ${error.message}`);
     throw error;
   }
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Signed JSON collateral: the fields Intel's TCB info v3 and enclave identity v2 define.
+
+type JsonObject = Record<string, unknown>;
+
+function asObject(value: unknown, what: string): JsonObject {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AttestationError(`${what} is not an object`);
+  return value as JsonObject;
+}
+
+function asArray(value: unknown, what: string): unknown[] {
+  if (!Array.isArray(value)) throw new AttestationError(`${what} is not an array`);
+  return value;
+}
+
+function asString(value: unknown, what: string): string {
+  if (typeof value !== 'string') throw new AttestationError(`${what} is not a string`);
+  return value;
+}
+
+function asInteger(value: unknown, maximum: number, what: string): number {
+  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > maximum) throw new AttestationError(`${what} is not an integer from 0 to ${maximum}`);
+  return value;
+}
+
+function asHex(value: unknown, length: number, what: string): Buffer {
+  const text = asString(value, what);
+  if (text.length !== length * 2 || !/^[0-9a-fA-F]*$/.test(text)) throw new AttestationError(`${what} is not ${length} bytes of hex`);
+  return Buffer.from(text, 'hex');
+}
+
+function asDate(value: unknown, what: string): Date {
+  const text = asString(value, what);
+  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(text) || Number.isNaN(Date.parse(text))) throw new AttestationError(`${what} is not an ISO 8601 UTC time`);
+  return new Date(text);
+}
+
+function asAdvisoryIds(value: unknown, what: string): string[] {
+  if (value === undefined) return [];
+  return asArray(value, what).map((item) => asString(item, what));
+}
+
+export type IntelTcbStatus = (typeof TCB_STATUSES)[number];
+/** TDX module and QE levels only ever say one of these. */
+export type IdentityStatus = 'UpToDate' | 'OutOfDate' | 'Revoked';
+const IDENTITY_STATUSES: readonly IdentityStatus[] = ['UpToDate', 'OutOfDate', 'Revoked'];
+
+function asStatus<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
+  if (!allowed.includes(value as T)) throw new AttestationError(`${what} ${JSON.stringify(value)} is not a status Intel defines here`);
+  return value as T;
+}
+
+function parseSignedJson(text: string, what: string): JsonObject {
+  try {
+    return asObject(JSON.parse(text), what);
+  } catch (error) {
+    if (error instanceof AttestationError) throw error;
+    throw new AttestationError(`${what} is not JSON`);
+  }
+}
+
+export interface TcbLevel {
+  sgxComponents: number[];
+  pceSvn: number;
+  tdxComponents: number[];
+  tcbDate: string;
+  status: IntelTcbStatus;
+  advisoryIds: string[];
+}
+
+export interface IdentityLevel {
+  isvSvn: number;
+  tcbDate: string;
+  status: IdentityStatus;
+  advisoryIds: string[];
+}
+
+export interface TdxModuleIdentity {
+  id: string;
+  mrSigner: Buffer;
+  attributes: Buffer;
+  attributesMask: Buffer;
+  levels: IdentityLevel[];
+}
+
+export interface TcbInfo {
+  id: 'SGX' | 'TDX';
+  issueDate: Date;
+  nextUpdate: Date;
+  fmspc: Buffer;
+  pceId: Buffer;
+  tcbEvaluationDataNumber: number;
+  tdxModule: Omit<TdxModuleIdentity, 'id' | 'levels'> | undefined;
+  tdxModuleIdentities: TdxModuleIdentity[];
+  levels: TcbLevel[];
+}
+
+export interface QeIdentity {
+  issueDate: Date;
+  nextUpdate: Date;
+  tcbEvaluationDataNumber: number;
+  miscSelect: Buffer;
+  miscSelectMask: Buffer;
+  attributes: Buffer;
+  attributesMask: Buffer;
+  mrSigner: Buffer;
+  isvProdId: number;
+  levels: IdentityLevel[];
+}
+
+function parseComponents(value: unknown, what: string): number[] {
+  const components = asArray(value, what);
+  if (components.length !== 16) throw new AttestationError(`${what} has ${components.length} components, not 16`);
+  return components.map((component, index) => asInteger(asObject(component, `${what}[${index}]`).svn, 255, `${what}[${index}].svn`));
+}
+
+function parseTcbLevel(value: unknown, tdx: boolean, what: string): TcbLevel {
+  const level = asObject(value, what);
+  const tcb = asObject(level.tcb, `${what}.tcb`);
+  return {
+    sgxComponents: parseComponents(tcb.sgxtcbcomponents, `${what}.tcb.sgxtcbcomponents`),
+    pceSvn: asInteger(tcb.pcesvn, 0xffff, `${what}.tcb.pcesvn`),
+    tdxComponents: tdx ? parseComponents(tcb.tdxtcbcomponents, `${what}.tcb.tdxtcbcomponents`) : [],
+    tcbDate: asDate(level.tcbDate, `${what}.tcbDate`).toISOString(),
+    status: asStatus(level.tcbStatus, TCB_STATUSES, `${what}.tcbStatus`),
+    advisoryIds: asAdvisoryIds(level.advisoryIDs, `${what}.advisoryIDs`),
+  };
+}
+
+function parseIdentityLevels(value: unknown, what: string): IdentityLevel[] {
+  const levels = asArray(value, what).map((item, index) => {
+    const level = asObject(item, `${what}[${index}]`);
+    return {
+      isvSvn: asInteger(asObject(level.tcb, `${what}[${index}].tcb`).isvsvn, 0xffff, `${what}[${index}].tcb.isvsvn`),
+      tcbDate: asDate(level.tcbDate, `${what}[${index}].tcbDate`).toISOString(),
+      status: asStatus(level.tcbStatus, IDENTITY_STATUSES, `${what}[${index}].tcbStatus`),
+      advisoryIds: asAdvisoryIds(level.advisoryIDs, `${what}[${index}].advisoryIDs`),
+    };
+  });
+  if (levels.length === 0) throw new AttestationError(`${what} is empty`);
+  return levels;
+}
+
+function parseModuleIdentity(value: unknown, what: string, withLevels: boolean): TdxModuleIdentity {
+  const identity = asObject(value, what);
+  return {
+    id: withLevels ? asString(identity.id, `${what}.id`) : '',
+    mrSigner: asHex(identity.mrsigner, 48, `${what}.mrsigner`),
+    attributes: asHex(identity.attributes, 8, `${what}.attributes`),
+    attributesMask: asHex(identity.attributesMask, 8, `${what}.attributesMask`),
+    levels: withLevels ? parseIdentityLevels(identity.tcbLevels, `${what}.tcbLevels`) : [],
+  };
+}
+
+/** Reads Intel's TCB info v3 (SGX or TDX) once its signature has been verified. */
+export function parseTcbInfo(text: string): TcbInfo {
+  const info = parseSignedJson(text, 'TCB info');
+  const id = info.id;
+  if (id !== 'SGX' && id !== 'TDX') throw new AttestationError(`TCB info id ${JSON.stringify(id)} is neither SGX nor TDX`);
+  if (info.version !== 3) throw new AttestationError(`TCB info version ${JSON.stringify(info.version)} is not supported (3)`);
+  if (info.tcbType !== 0) throw new AttestationError(`TCB info tcbType ${JSON.stringify(info.tcbType)} is not supported (0)`);
+  const tdx = id === 'TDX';
+  const levels = asArray(info.tcbLevels, 'TCB info tcbLevels').map((level, index) => parseTcbLevel(level, tdx, `TCB info tcbLevels[${index}]`));
+  if (levels.length === 0) throw new AttestationError('TCB info has no TCB level');
+  return {
+    id,
+    issueDate: asDate(info.issueDate, 'TCB info issueDate'),
+    nextUpdate: asDate(info.nextUpdate, 'TCB info nextUpdate'),
+    fmspc: asHex(info.fmspc, 6, 'TCB info fmspc'),
+    pceId: asHex(info.pceId, 2, 'TCB info pceId'),
+    tcbEvaluationDataNumber: asInteger(info.tcbEvaluationDataNumber, Number.MAX_SAFE_INTEGER, 'TCB info tcbEvaluationDataNumber'),
+    tdxModule: tdx ? parseModuleIdentity(info.tdxModule, 'TCB info tdxModule', false) : undefined,
+    tdxModuleIdentities:
+      tdx && info.tdxModuleIdentities !== undefined
+        ? asArray(info.tdxModuleIdentities, 'TCB info tdxModuleIdentities').map((item, index) => parseModuleIdentity(item, `TCB info tdxModuleIdentities[${index}]`, true))
+        : [],
+    levels,
+  };
+}
+
+/** Reads Intel's enclave identity v2 of the QE (SGX) or TD QE (TDX) once its signature has been verified. */
+export function parseQeIdentity(text: string, expectedId: 'QE' | 'TD_QE'): QeIdentity {
+  const identity = parseSignedJson(text, 'QE identity');
+  if (identity.id !== expectedId) throw new AttestationError(`QE identity id ${JSON.stringify(identity.id)} is not ${expectedId}, the quoting enclave of this TEE`);
+  if (identity.version !== 2) throw new AttestationError(`QE identity version ${JSON.stringify(identity.version)} is not supported (2)`);
+  return {
+    issueDate: asDate(identity.issueDate, 'QE identity issueDate'),
+    nextUpdate: asDate(identity.nextUpdate, 'QE identity nextUpdate'),
+    tcbEvaluationDataNumber: asInteger(identity.tcbEvaluationDataNumber, Number.MAX_SAFE_INTEGER, 'QE identity tcbEvaluationDataNumber'),
+    miscSelect: asHex(identity.miscselect, 4, 'QE identity miscselect'),
+    miscSelectMask: asHex(identity.miscselectMask, 4, 'QE identity miscselectMask'),
+    attributes: asHex(identity.attributes, 16, 'QE identity attributes'),
+    attributesMask: asHex(identity.attributesMask, 16, 'QE identity attributesMask'),
+    mrSigner: asHex(identity.mrsigner, 32, 'QE identity mrsigner'),
+    isvProdId: asInteger(identity.isvprodid, 0xffff, 'QE identity isvprodid'),
+    levels: parseIdentityLevels(identity.tcbLevels, 'QE identity tcbLevels'),
+  };
 }

@@ -9,16 +9,25 @@ import crypto, { X509Certificate } from 'node:crypto';
 import {
   parseDcapQuote,
   parsePemCertificates,
+  parseQeIdentity,
+  parseTcbInfo,
   quoteTee,
   readPckExtension,
   type DcapQuote,
   type DcapTee,
   type EnclaveReport,
+  type IdentityLevel,
+  type IdentityStatus,
+  type IntelTcbStatus,
   type PckExtension,
+  type QeIdentity,
+  type TcbInfo,
+  type TcbLevel,
   type TdReport,
+  type TdxModuleIdentity,
 } from './dcap-quote.js';
 import { INTEL_SGX_ROOT_CA } from './roots.js';
-import { AttestationError, judge, TCB_STATUSES, type TcbStatus, type Verdict } from './verdict.js';
+import { AttestationError, judge, type TcbStatus, type Verdict } from './verdict.js';
 import { certificateIdentity, checkCrl, parseCrl, verifyChain, type Crl } from './x509.js';
 
 export { parseDcapQuote, readPckExtension, type DcapQuote, type DcapTee, type PckExtension } from './dcap-quote.js';
@@ -150,203 +159,6 @@ function readCrl(text: string, what: string): Crl {
   }
 }
 
-// ---------------------------------------------------------------------------------------------------
-// Signed JSON collateral: the fields Intel's TCB info v3 and enclave identity v2 define.
-
-type JsonObject = Record<string, unknown>;
-
-function asObject(value: unknown, what: string): JsonObject {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new AttestationError(`${what} is not an object`);
-  return value as JsonObject;
-}
-
-function asArray(value: unknown, what: string): unknown[] {
-  if (!Array.isArray(value)) throw new AttestationError(`${what} is not an array`);
-  return value;
-}
-
-function asString(value: unknown, what: string): string {
-  if (typeof value !== 'string') throw new AttestationError(`${what} is not a string`);
-  return value;
-}
-
-function asInteger(value: unknown, maximum: number, what: string): number {
-  if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > maximum) throw new AttestationError(`${what} is not an integer from 0 to ${maximum}`);
-  return value;
-}
-
-function asHex(value: unknown, length: number, what: string): Buffer {
-  const text = asString(value, what);
-  if (text.length !== length * 2 || !/^[0-9a-fA-F]*$/.test(text)) throw new AttestationError(`${what} is not ${length} bytes of hex`);
-  return Buffer.from(text, 'hex');
-}
-
-function asDate(value: unknown, what: string): Date {
-  const text = asString(value, what);
-  if (!/^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?Z$/.test(text) || Number.isNaN(Date.parse(text))) throw new AttestationError(`${what} is not an ISO 8601 UTC time`);
-  return new Date(text);
-}
-
-function asAdvisoryIds(value: unknown, what: string): string[] {
-  if (value === undefined) return [];
-  return asArray(value, what).map((item) => asString(item, what));
-}
-
-type IntelTcbStatus = (typeof TCB_STATUSES)[number];
-/** TDX module and QE levels only ever say one of these. */
-type IdentityStatus = 'UpToDate' | 'OutOfDate' | 'Revoked';
-const IDENTITY_STATUSES: readonly IdentityStatus[] = ['UpToDate', 'OutOfDate', 'Revoked'];
-
-function asStatus<T extends string>(value: unknown, allowed: readonly T[], what: string): T {
-  if (!allowed.includes(value as T)) throw new AttestationError(`${what} ${JSON.stringify(value)} is not a status Intel defines here`);
-  return value as T;
-}
-
-function parseSignedJson(text: string, what: string): JsonObject {
-  try {
-    return asObject(JSON.parse(text), what);
-  } catch (error) {
-    if (error instanceof AttestationError) throw error;
-    throw new AttestationError(`${what} is not JSON`);
-  }
-}
-
-interface TcbLevel {
-  sgxComponents: number[];
-  pceSvn: number;
-  tdxComponents: number[];
-  tcbDate: string;
-  status: IntelTcbStatus;
-  advisoryIds: string[];
-}
-
-interface IdentityLevel {
-  isvSvn: number;
-  tcbDate: string;
-  status: IdentityStatus;
-  advisoryIds: string[];
-}
-
-interface TdxModuleIdentity {
-  id: string;
-  mrSigner: Buffer;
-  attributes: Buffer;
-  attributesMask: Buffer;
-  levels: IdentityLevel[];
-}
-
-interface TcbInfo {
-  id: 'SGX' | 'TDX';
-  issueDate: Date;
-  nextUpdate: Date;
-  fmspc: Buffer;
-  pceId: Buffer;
-  tcbEvaluationDataNumber: number;
-  tdxModule: Omit<TdxModuleIdentity, 'id' | 'levels'> | undefined;
-  tdxModuleIdentities: TdxModuleIdentity[];
-  levels: TcbLevel[];
-}
-
-interface QeIdentity {
-  issueDate: Date;
-  nextUpdate: Date;
-  tcbEvaluationDataNumber: number;
-  miscSelect: Buffer;
-  miscSelectMask: Buffer;
-  attributes: Buffer;
-  attributesMask: Buffer;
-  mrSigner: Buffer;
-  isvProdId: number;
-  levels: IdentityLevel[];
-}
-
-function parseComponents(value: unknown, what: string): number[] {
-  const components = asArray(value, what);
-  if (components.length !== 16) throw new AttestationError(`${what} has ${components.length} components, not 16`);
-  return components.map((component, index) => asInteger(asObject(component, `${what}[${index}]`).svn, 255, `${what}[${index}].svn`));
-}
-
-function parseTcbLevel(value: unknown, tdx: boolean, what: string): TcbLevel {
-  const level = asObject(value, what);
-  const tcb = asObject(level.tcb, `${what}.tcb`);
-  return {
-    sgxComponents: parseComponents(tcb.sgxtcbcomponents, `${what}.tcb.sgxtcbcomponents`),
-    pceSvn: asInteger(tcb.pcesvn, 0xffff, `${what}.tcb.pcesvn`),
-    tdxComponents: tdx ? parseComponents(tcb.tdxtcbcomponents, `${what}.tcb.tdxtcbcomponents`) : [],
-    tcbDate: asDate(level.tcbDate, `${what}.tcbDate`).toISOString(),
-    status: asStatus(level.tcbStatus, TCB_STATUSES, `${what}.tcbStatus`),
-    advisoryIds: asAdvisoryIds(level.advisoryIDs, `${what}.advisoryIDs`),
-  };
-}
-
-function parseIdentityLevels(value: unknown, what: string): IdentityLevel[] {
-  const levels = asArray(value, what).map((item, index) => {
-    const level = asObject(item, `${what}[${index}]`);
-    return {
-      isvSvn: asInteger(asObject(level.tcb, `${what}[${index}].tcb`).isvsvn, 0xffff, `${what}[${index}].tcb.isvsvn`),
-      tcbDate: asDate(level.tcbDate, `${what}[${index}].tcbDate`).toISOString(),
-      status: asStatus(level.tcbStatus, IDENTITY_STATUSES, `${what}[${index}].tcbStatus`),
-      advisoryIds: asAdvisoryIds(level.advisoryIDs, `${what}[${index}].advisoryIDs`),
-    };
-  });
-  if (levels.length === 0) throw new AttestationError(`${what} is empty`);
-  return levels;
-}
-
-function parseModuleIdentity(value: unknown, what: string, withLevels: boolean): TdxModuleIdentity {
-  const identity = asObject(value, what);
-  return {
-    id: withLevels ? asString(identity.id, `${what}.id`) : '',
-    mrSigner: asHex(identity.mrsigner, 48, `${what}.mrsigner`),
-    attributes: asHex(identity.attributes, 8, `${what}.attributes`),
-    attributesMask: asHex(identity.attributesMask, 8, `${what}.attributesMask`),
-    levels: withLevels ? parseIdentityLevels(identity.tcbLevels, `${what}.tcbLevels`) : [],
-  };
-}
-
-function parseTcbInfo(text: string): TcbInfo {
-  const info = parseSignedJson(text, 'TCB info');
-  const id = info.id;
-  if (id !== 'SGX' && id !== 'TDX') throw new AttestationError(`TCB info id ${JSON.stringify(id)} is neither SGX nor TDX`);
-  if (info.version !== 3) throw new AttestationError(`TCB info version ${JSON.stringify(info.version)} is not supported (3)`);
-  if (info.tcbType !== 0) throw new AttestationError(`TCB info tcbType ${JSON.stringify(info.tcbType)} is not supported (0)`);
-  const tdx = id === 'TDX';
-  const levels = asArray(info.tcbLevels, 'TCB info tcbLevels').map((level, index) => parseTcbLevel(level, tdx, `TCB info tcbLevels[${index}]`));
-  if (levels.length === 0) throw new AttestationError('TCB info has no TCB level');
-  return {
-    id,
-    issueDate: asDate(info.issueDate, 'TCB info issueDate'),
-    nextUpdate: asDate(info.nextUpdate, 'TCB info nextUpdate'),
-    fmspc: asHex(info.fmspc, 6, 'TCB info fmspc'),
-    pceId: asHex(info.pceId, 2, 'TCB info pceId'),
-    tcbEvaluationDataNumber: asInteger(info.tcbEvaluationDataNumber, Number.MAX_SAFE_INTEGER, 'TCB info tcbEvaluationDataNumber'),
-    tdxModule: tdx ? parseModuleIdentity(info.tdxModule, 'TCB info tdxModule', false) : undefined,
-    tdxModuleIdentities:
-      tdx && info.tdxModuleIdentities !== undefined
-        ? asArray(info.tdxModuleIdentities, 'TCB info tdxModuleIdentities').map((item, index) => parseModuleIdentity(item, `TCB info tdxModuleIdentities[${index}]`, true))
-        : [],
-    levels,
-  };
-}
-
-function parseQeIdentity(text: string, expectedId: 'QE' | 'TD_QE'): QeIdentity {
-  const identity = parseSignedJson(text, 'QE identity');
-  if (identity.id !== expectedId) throw new AttestationError(`QE identity id ${JSON.stringify(identity.id)} is not ${expectedId}, the quoting enclave of this TEE`);
-  if (identity.version !== 2) throw new AttestationError(`QE identity version ${JSON.stringify(identity.version)} is not supported (2)`);
-  return {
-    issueDate: asDate(identity.issueDate, 'QE identity issueDate'),
-    nextUpdate: asDate(identity.nextUpdate, 'QE identity nextUpdate'),
-    tcbEvaluationDataNumber: asInteger(identity.tcbEvaluationDataNumber, Number.MAX_SAFE_INTEGER, 'QE identity tcbEvaluationDataNumber'),
-    miscSelect: asHex(identity.miscselect, 4, 'QE identity miscselect'),
-    miscSelectMask: asHex(identity.miscselectMask, 4, 'QE identity miscselectMask'),
-    attributes: asHex(identity.attributes, 16, 'QE identity attributes'),
-    attributesMask: asHex(identity.attributesMask, 16, 'QE identity attributesMask'),
-    mrSigner: asHex(identity.mrsigner, 32, 'QE identity mrsigner'),
-    isvProdId: asInteger(identity.isvprodid, 0xffff, 'QE identity isvprodid'),
-    levels: parseIdentityLevels(identity.tcbLevels, 'QE identity tcbLevels'),
-  };
-}
-
 function assertCurrent(issueDate: Date, nextUpdate: Date, at: Date, what: string): void {
   if (at < issueDate) throw new AttestationError(`${what} was issued at ${issueDate.toISOString()}, after the verification time`);
   if (at > nextUpdate) throw new AttestationError(`${what} expired at ${nextUpdate.toISOString()} (collateral is stale)`);
@@ -400,7 +212,7 @@ function verifySignedCollateral(text: string, signatureHex: string, issuerChain:
   verifyP256(Buffer.from(text, 'utf8'), Buffer.from(signatureHex, 'hex'), signer.publicKey, `the ${what} signature`);
 }
 
-/** Step 3. */
+/** Step 3: Intel's TCB info for this TEE and platform (FMSPC, PCE-ID), signed and current. */
 function verifyTcbInfo(quote: DcapQuote, collateral: DcapCollateral, pck: VerifiedPck, rootCrl: Crl, roots: readonly X509Certificate[], at: Date, verdict: Verdict): TcbInfo {
   verifySignedCollateral(collateral.tcb_info, collateral.tcb_info_signature, collateral.tcb_info_issuer_chain, 'TCB info', roots, rootCrl, pck.root, at);
   const info = parseTcbInfo(collateral.tcb_info);
@@ -417,7 +229,7 @@ function verifyTcbInfo(quote: DcapQuote, collateral: DcapCollateral, pck: Verifi
   return info;
 }
 
-/** Step 4. */
+/** Step 4: the identity Intel publishes for its quoting enclave of this TEE, signed and current. */
 function verifyQeIdentity(quote: DcapQuote, collateral: DcapCollateral, pck: VerifiedPck, rootCrl: Crl, roots: readonly X509Certificate[], at: Date, verdict: Verdict): QeIdentity {
   verifySignedCollateral(collateral.qe_identity, collateral.qe_identity_signature, collateral.qe_identity_issuer_chain, 'QE identity', roots, rootCrl, pck.root, at);
   const identity = parseQeIdentity(collateral.qe_identity, quote.body.tee === 'tdx' ? 'TD_QE' : 'QE');
@@ -443,7 +255,7 @@ function findModuleIdentity(info: TcbInfo, version: number): TdxModuleIdentity {
   return identity;
 }
 
-/** Step 4 for TDX: the SEAM module that produced the TD report is the one Intel signed. */
+/** Step 4 for TDX: the SEAM module that produced the TD report is one the TCB info vouches for. */
 function checkTdxModule(report: TdReport, info: TcbInfo): TdxModuleIdentity | undefined {
   const { expected, identity } = expectedTdxModule(report, info);
   if (!report.mrSignerSeam.equals(expected.mrSigner)) {
@@ -481,7 +293,7 @@ function matchQeIdentity(report: EnclaveReport, identity: QeIdentity): IdentityL
   return level;
 }
 
-/** Step 6. */
+/** Step 6: the attestation key the QE vouched for signed the header and body. */
 function verifyQuoteSignature(quote: DcapQuote): void {
   verifyP256(quote.signedBytes, quote.signature, attestationPublicKey(quote.attestationKey), 'the quote signature (by the attestation key)');
 }
