@@ -305,27 +305,27 @@ describe('TDX quote v5', () => {
   });
 });
 
-/** Each edit of the TDX sample and the refusal it must earn, for the parts no signature covers. */
-describe('strict parsing: bytes no signature covers are checked by structure', () => {
+/** Edits of the TDX sample, each with the refusal it must earn. */
+describe('strict parsing: a quote is exactly what Intel lays out', () => {
   const quote = TDX.quote;
   const parsed = parseDcapQuote(quote);
   const signatureDataAt = parsed.signedBytes.length;
-  const edit = (position: number, write: (copy: Buffer) => void) => {
+  const edit = (write: (copy: Buffer) => void) => {
     const copy = Buffer.from(quote);
     write(copy);
     return copy;
   };
   const cases: [string, Buffer, RegExp][] = [
-    ['version 6', edit(0, (copy) => copy.writeUInt16LE(6, 0)), /^quote version 6 is not supported/],
-    ['attestation key type 3 (P-384)', edit(2, (copy) => copy.writeUInt16LE(3, 2)), /^attestation key type 3 is not supported/],
-    ['TEE type 0x82', edit(4, (copy) => copy.writeUInt32LE(0x82, 4)), /^TEE type 0x82 is neither SGX/],
-    ['another QE vendor', edit(12, (copy) => (copy[12] = 0)), /QE vendor ID .* is not Intel's/],
-    ['signature data one byte longer', edit(signatureDataAt, (copy) => copy.writeUInt32LE(copy.readUInt32LE(signatureDataAt) + 1, signatureDataAt)), /QE report certification data|signature data has 1 bytes beyond/],
-    ['signature data past the end', edit(signatureDataAt, (copy) => copy.writeUInt32LE(100000, signatureDataAt)), /^quote is truncated: signature data/],
-    ['certification data type 5 where 6 belongs', edit(signatureDataAt + 132, (copy) => copy.writeUInt16LE(5, signatureDataAt + 132)), /^certification data type 5 is not supported \(6/],
-    ['a zero padding byte set', edit(quote.length - 1, (copy) => (copy[copy.length - 1] = 1)), /^the 70 bytes after the signature data are not zero padding$/],
-    ['the closing NUL of the PEM chain changed', edit(quote.length - 71, (copy) => (copy[copy.length - 71] = 0x0a)), /PCK certificate chain is not exactly its certificates in canonical PEM/],
-    ['a PEM newline made a carriage return', edit(0, (copy) => (copy[quote.indexOf('-----BEGIN') + 27] = 0x0d)), /PCK certificate chain/],
+    ['version 6', edit((copy) => copy.writeUInt16LE(6, 0)), /^quote version 6 is not supported/],
+    ['attestation key type 3 (P-384)', edit((copy) => copy.writeUInt16LE(3, 2)), /^attestation key type 3 is not supported/],
+    ['TEE type 0x82', edit((copy) => copy.writeUInt32LE(0x82, 4)), /^TEE type 0x82 is neither SGX/],
+    ['another QE vendor', edit((copy) => (copy[12] = 0)), /QE vendor ID .* is not Intel's/],
+    ['signature data one byte longer', edit((copy) => copy.writeUInt32LE(copy.readUInt32LE(signatureDataAt) + 1, signatureDataAt)), /QE report certification data|signature data has 1 bytes beyond/],
+    ['signature data past the end', edit((copy) => copy.writeUInt32LE(100000, signatureDataAt)), /^quote is truncated: signature data/],
+    ['certification data type 5 where 6 belongs', edit((copy) => copy.writeUInt16LE(5, signatureDataAt + 132)), /^certification data type 5 is not supported \(6/],
+    ['a zero padding byte set', edit((copy) => (copy[copy.length - 1] = 1)), /^the 70 bytes after the signature data are not zero padding$/],
+    ['the closing NUL of the PEM chain changed', edit((copy) => (copy[copy.length - 71] = 0x0a)), /PCK certificate chain is not exactly its certificates in canonical PEM/],
+    ['a PEM newline made a carriage return', edit((copy) => (copy[quote.indexOf('-----BEGIN') + 27] = 0x0d)), /PCK certificate chain/],
   ];
   for (const [name, changed, reason] of cases) {
     it(`refuses ${name}`, () => assertRefused(judge(TDX, { quote: changed }), reason));
@@ -423,7 +423,7 @@ const STRICTER_THAN_DCAP_QVL: { place: Place; reason: RegExp; why: string }[] = 
   ...(['tcb_info_issuer_chain', 'qe_identity_issuer_chain'] as const).map((place) => ({
     place,
     reason: /issuer chain (holds text that is not a certificate|: certificate \d is not canonical base64)/,
-    why: 'dcap-qvl picks the issuer chains PEM blocks out by regex and ignores any text around them',
+    why: 'dcap-qvl picks the issuer chains' PEM blocks out by regex and ignores any text around them',
   })),
 ];
 
