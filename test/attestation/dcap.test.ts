@@ -423,7 +423,7 @@ const STRICTER_THAN_DCAP_QVL: { place: Place; reason: RegExp; why: string }[] = 
   ...(['tcb_info_issuer_chain', 'qe_identity_issuer_chain'] as const).map((place) => ({
     place,
     reason: /issuer chain (holds text that is not a certificate|: certificate \d is not canonical base64)/,
-    why: 'dcap-qvl picks the issuer chains' PEM blocks out by regex and ignores any text around them',
+    why: "dcap-qvl picks the issuer chains' PEM blocks out by regex and ignores any text around them",
   })),
 ];
 
