@@ -72,9 +72,17 @@ describe('two listeners and two managers on one PostgreSQL', { skip: availabilit
     t.after(() => db.end());
     const claimsOfA = async () =>
       (await db.query(`SELECT count(*)::int AS n FROM "${schema}".work_orders WHERE state = 'processing' AND claimed_by LIKE 'manager-a/%'`)).rows[0].n as number;
-    // Kill A while it is working: on a busy machine it may not have claimed anything yet when the submissions return.
-    const deadline = Date.now() + 10_000;
-    while ((await claimsOfA()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 5));
+    // Kill A while it holds a claim. Its claims last only milliseconds, so A is frozen (SIGSTOP) before the
+    // count: a frozen manager can neither finish a claim nor take a new one, and the count cannot go stale
+    // between the look and the kill. With none held, A runs on a moment and is looked at again.
+    const managerPid = managerA.child.pid!;
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      process.kill(managerPid, 'SIGSTOP');
+      if ((await claimsOfA()) > 0 || Date.now() > deadline) break;
+      process.kill(managerPid, 'SIGCONT');
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
     await managerA.kill9();
     // The kill must have left claims behind for the other manager to take over, or the test proves nothing.
     // Counted at once: the receipts below can take longer than the 3 s lease on a slow machine, after which
