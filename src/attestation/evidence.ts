@@ -1,32 +1,32 @@
 /**
- * Attestation evidence as it travels in a worker's details (`workerTypeData.proofDataType` and
- * `proofData`), and the verifier boundary: evidence is judged against a TrustPolicy before a requester
- * encrypts anything for the worker.
+ * The verifier boundary: how a requester turns a worker's published evidence (`workerTypeData`
+ * `proofDataType` and `proofData`) into a Verdict plus the time the worker says it made the evidence,
+ * which the binding covers. Two implementations: the simulated TEE's, and one for every kind of
+ * hardware evidence (attestation/hardware-verifier.ts). Policies judge what they return, in one place.
  */
 import type { WorkerDetails } from '../protocol/messages.js';
+import type { CollateralPolicy } from './policy.js';
+import type { Verdict } from './verdict.js';
+import type { VendorRoots } from './verify.js';
 
-export interface TrustPolicy {
-  /** Accept evidence from the simulated TEE. Never true where real isolation is required. */
-  allowSimulated: boolean;
-  /** When non-empty, the worker's measurement must be one of these (hex). */
-  allowedMeasurements?: readonly string[];
+export interface EvidenceContext {
+  /** The time to judge the evidence at. */
+  at: Date;
+  /** Where DCAP collateral comes from: shipped in the evidence, or a PCCS the requester trusts. */
+  collateral: CollateralPolicy;
+  /** Test roots instead of the vendors' (never set in production). */
+  roots?: VendorRoots;
 }
 
-/** A policy that demands hardware: the simulated TEE never passes it. */
-export const HARDWARE_ONLY_POLICY: TrustPolicy = { allowSimulated: false };
-/** For development and tests only. */
-export const DEVELOPMENT_POLICY: TrustPolicy = { allowSimulated: true };
-
-export interface VerifiedEvidence {
+export interface WorkerEvidence {
   proofDataType: string;
-  simulated: boolean;
-  measurement: string;
+  verdict: Verdict;
+  /** When the worker says it made the evidence (bound into the report data); empty if unreadable. */
+  issuedAt: string;
 }
 
-export type EvidenceVerdict = { trusted: true; evidence: VerifiedEvidence } | { trusted: false; reason: string };
-
-/** Judges one kind of evidence (proofDataType). Implementations: simulated TEE; hardware verifiers plug in here. */
 export interface AttestationVerifier {
-  readonly proofDataType: string;
-  verify(details: WorkerDetails, policy: TrustPolicy): EvidenceVerdict;
+  /** Whether this verifier judges evidence announced as `proofDataType`. */
+  handles(proofDataType: string): boolean;
+  verify(details: WorkerDetails, context: EvidenceContext): Promise<WorkerEvidence>;
 }

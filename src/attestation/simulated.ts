@@ -1,13 +1,15 @@
 /**
  * The simulated TEE's evidence. There is no hardware here, so nothing vouches for the measurement:
- * the evidence says so in plain words, and its verifier refuses it under any policy that does not
- * explicitly allow simulation. What it does bind is the worker's verification key (reportData), so a
- * development setup still exercises the same key-binding checks a hardware quote would.
+ * the evidence says so in plain words, its verdict carries the TCB status 'Simulated', and only a
+ * policy that accepts the type 'simulated' lets it pass — never one that asks for hardware. What it
+ * does carry is the same binding as hardware report data (workerId, both keys, issuedAt), so a
+ * development setup exercises the very checks a hardware quote goes through.
  */
-import { utf8 } from '../crypto/encoding.js';
-import { sha256 } from '../crypto/primitives.js';
 import type { WorkerDetails } from '../protocol/messages.js';
-import type { AttestationVerifier, EvidenceVerdict, TrustPolicy } from './evidence.js';
+import { bindingReportData, type BoundIdentity } from './binding.js';
+import { isValidIssuedAt } from './envelope.js';
+import type { AttestationVerifier, EvidenceContext, WorkerEvidence } from './evidence.js';
+import { emptyVerdict } from './verdict.js';
 
 export const SIMULATED_PROOF_TYPE = 'TCF-SIMULATED-TEE';
 export const SIMULATED_NOTICE =
@@ -19,47 +21,62 @@ export interface SimulatedEvidence {
   notice: string;
   /** SHA-256 over the worker's code and workloads. */
   measurement: string;
-  /** SHA-256 of the verification key PEM, the key every other key and result is signed with. */
+  /** The binding of the worker's identity (attestation/binding.ts), hex: what a hardware TEE would sign. */
   reportData: string;
+  issuedAt: string;
 }
 
-export function simulatedReportData(verificationKeyPem: string): string {
-  return sha256(utf8(verificationKeyPem)).toString('hex');
-}
-
-export function createSimulatedEvidence(measurement: string, verificationKeyPem: string): SimulatedEvidence {
+export function createSimulatedEvidence(measurement: string, identity: BoundIdentity): SimulatedEvidence {
   return {
     type: SIMULATED_PROOF_TYPE,
     simulated: true,
     notice: SIMULATED_NOTICE,
     measurement,
-    reportData: simulatedReportData(verificationKeyPem),
+    reportData: bindingReportData(identity).toString('hex'),
+    issuedAt: identity.issuedAt,
   };
 }
 
-export class SimulatedTeeVerifier implements AttestationVerifier {
-  readonly proofDataType = SIMULATED_PROOF_TYPE;
+const HEX = /^[0-9a-f]*$/;
 
-  verify(details: WorkerDetails, policy: TrustPolicy): EvidenceVerdict {
-    const data = details.workerTypeData;
+export class SimulatedTeeVerifier implements AttestationVerifier {
+  handles(proofDataType: string): boolean {
+    return proofDataType === SIMULATED_PROOF_TYPE;
+  }
+
+  async verify(details: WorkerDetails, context: EvidenceContext): Promise<WorkerEvidence> {
+    const verdict = emptyVerdict('simulated', context.at);
+    const refuse = (reason: string): WorkerEvidence => ({ proofDataType: SIMULATED_PROOF_TYPE, verdict: { ...verdict, reason }, issuedAt: '' });
     let evidence: Partial<SimulatedEvidence>;
     try {
-      evidence = JSON.parse(data.proofData ?? '') as Partial<SimulatedEvidence>;
+      evidence = JSON.parse(details.workerTypeData.proofData ?? '') as Partial<SimulatedEvidence>;
     } catch {
-      return { trusted: false, reason: 'proofData is not simulated-TEE evidence (not JSON)' };
+      return refuse('proofData is not simulated-TEE evidence (not JSON)');
     }
-    if (evidence.type !== SIMULATED_PROOF_TYPE || evidence.simulated !== true || typeof evidence.measurement !== 'string') {
-      return { trusted: false, reason: 'proofData is not simulated-TEE evidence' };
+    if (
+      evidence.type !== SIMULATED_PROOF_TYPE ||
+      evidence.simulated !== true ||
+      typeof evidence.measurement !== 'string' ||
+      !HEX.test(evidence.measurement) ||
+      typeof evidence.reportData !== 'string' ||
+      !HEX.test(evidence.reportData) ||
+      typeof evidence.issuedAt !== 'string' ||
+      !isValidIssuedAt(evidence.issuedAt)
+    ) {
+      return refuse('proofData is not simulated-TEE evidence (type, measurement, reportData and issuedAt are required)');
     }
-    if (!policy.allowSimulated) {
-      return { trusted: false, reason: 'worker runs in a SIMULATED TEE and the trust policy requires hardware attestation' };
-    }
-    if (evidence.reportData !== simulatedReportData(data.verificationKey)) {
-      return { trusted: false, reason: 'evidence reportData does not bind the worker verification key' };
-    }
-    if (policy.allowedMeasurements && policy.allowedMeasurements.length > 0 && !policy.allowedMeasurements.includes(evidence.measurement)) {
-      return { trusted: false, reason: `measurement ${evidence.measurement} is not in the policy's allowed measurements` };
-    }
-    return { trusted: true, evidence: { proofDataType: SIMULATED_PROOF_TYPE, simulated: true, measurement: evidence.measurement } };
+    return {
+      proofDataType: SIMULATED_PROOF_TYPE,
+      issuedAt: evidence.issuedAt,
+      verdict: {
+        ...verdict,
+        verified: true,
+        measurement: evidence.measurement,
+        measurements: { codeHash: evidence.measurement },
+        reportData: evidence.reportData,
+        tcbStatus: 'Simulated',
+        details: { notice: SIMULATED_NOTICE },
+      },
+    };
   }
 }

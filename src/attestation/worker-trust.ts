@@ -1,7 +1,8 @@
 /**
- * Deciding whether to trust a worker: its evidence must pass a verifier under the policy, and its
- * encryption key must be signed by the attested verification key. Only then are its keys handed to
- * the requester code.
+ * Deciding whether to trust a worker, in one place for the SDK, the CLI and the connectors: its
+ * evidence must be genuine (a verifier's Verdict), bind this worker's id and keys (attestation/binding.ts),
+ * pass the requester's TrustPolicy, and the encryption key must be signed by the attested verification
+ * key. Only then are its keys handed to requester code.
  */
 import { hexToBytes, isHex } from '../crypto/encoding.js';
 import { verifyingKeyFromPem } from '../crypto/keys.js';
@@ -9,14 +10,18 @@ import { ecdsaVerifyDigest, type HashingAlgorithm } from '../crypto/primitives.j
 import { encryptionKeyAnnouncementHash, encryptionKeyHash } from '../protocol/hashing.js';
 import type { WorkerDetails, WorkerRecord } from '../protocol/messages.js';
 import type { WorkerPublicKeys } from '../workorder/requester.js';
-import type { AttestationVerifier, TrustPolicy, VerifiedEvidence } from './evidence.js';
+import { bindingMismatch } from './binding.js';
+import type { AttestationVerifier, WorkerEvidence } from './evidence.js';
+import { HardwareEvidenceVerifier } from './hardware-verifier.js';
+import { policyRefusals, type TrustPolicy } from './policy.js';
 import { SimulatedTeeVerifier } from './simulated.js';
+import type { VendorRoots } from './verify.js';
 
 export class UntrustedWorkerError extends Error {
   override readonly name = 'UntrustedWorkerError';
 }
 
-export const DEFAULT_VERIFIERS: readonly AttestationVerifier[] = [new SimulatedTeeVerifier()];
+export const DEFAULT_VERIFIERS: readonly AttestationVerifier[] = [new SimulatedTeeVerifier(), new HardwareEvidenceVerifier()];
 
 /**
  * encryptionKeySignature covers H(encryption key PEM) as Avalon signs it, or, once a key has been
@@ -39,35 +44,72 @@ export function encryptionKeySigned(workerId: string, details: WorkerDetails): b
   }
 }
 
-export interface TrustedWorker {
-  keys: WorkerPublicKeys;
-  evidence: VerifiedEvidence;
+export interface TrustOptions {
+  /** The time to judge at; the requester's clock when left out. */
+  at?: Date;
+  verifiers?: readonly AttestationVerifier[];
+  /** Test roots instead of the vendors' (never set in production). */
+  roots?: VendorRoots;
 }
 
-export function trustWorker(
-  worker: WorkerRecord,
-  policy: TrustPolicy,
-  verifiers: readonly AttestationVerifier[] = DEFAULT_VERIFIERS,
-): TrustedWorker {
+/** A worker's evidence as judged, whether or not it is trusted: what `tcf workers show` prints. */
+export interface WorkerJudgement {
+  trusted: boolean;
+  /** Every reason it is not trusted (empty when trusted). */
+  reasons: string[];
+  evidence: WorkerEvidence | undefined;
+}
+
+export async function judgeWorker(worker: WorkerRecord, policy: TrustPolicy, options: TrustOptions = {}): Promise<WorkerJudgement> {
   const details = worker.details;
-  const proofType = details.workerTypeData.proofDataType ?? '';
-  const verifier = verifiers.find((candidate) => candidate.proofDataType === proofType);
-  if (!verifier) throw new UntrustedWorkerError(`worker ${worker.workerId}: no verifier for evidence type "${proofType}"`);
-  const verdict = verifier.verify(details, policy);
-  if (!verdict.trusted) throw new UntrustedWorkerError(`worker ${worker.workerId}: ${verdict.reason}`);
-  if (!encryptionKeySigned(worker.workerId, details)) {
-    throw new UntrustedWorkerError(`worker ${worker.workerId}: encryption key is not signed by the attested verification key`);
+  const data = details.workerTypeData;
+  const proofType = data.proofDataType ?? '';
+  const verifier = (options.verifiers ?? DEFAULT_VERIFIERS).find((candidate) => candidate.handles(proofType));
+  if (!verifier) return { trusted: false, reasons: [`no verifier for evidence type "${proofType}"`], evidence: undefined };
+  const at = options.at ?? new Date();
+  const evidence = await verifier.verify(details, { at, collateral: policy.collateral, ...(options.roots ? { roots: options.roots } : {}) });
+  const { verdict } = evidence;
+  const reasons = policyRefusals(verdict, policy, { at, producedAt: verdict.producedAt ?? evidence.issuedAt });
+  if (verdict.verified) {
+    const unbound = bindingMismatch(verdict.reportData, {
+      workerId: worker.workerId,
+      verificationKeyPem: data.verificationKey,
+      encryptionKeyPem: data.encryptionKey,
+      issuedAt: evidence.issuedAt,
+    });
+    if (unbound) reasons.push(unbound);
   }
-  if (details.hashingAlgorithm !== 'SHA-256' && details.hashingAlgorithm !== 'SHA3-256') {
-    throw new UntrustedWorkerError(`worker ${worker.workerId}: unsupported hashing algorithm ${details.hashingAlgorithm}`);
-  }
+  if (!encryptionKeySigned(worker.workerId, details)) reasons.push('the encryption key is not signed by the attested verification key');
+  if (details.hashingAlgorithm !== 'SHA-256' && details.hashingAlgorithm !== 'SHA3-256') reasons.push(`unsupported hashing algorithm ${details.hashingAlgorithm}`);
+  return { trusted: reasons.length === 0, reasons, evidence };
+}
+
+export interface TrustedEvidence {
+  proofDataType: string;
+  simulated: boolean;
+  measurement: string;
+  verdict: WorkerEvidence['verdict'];
+  issuedAt: string;
+}
+
+export interface TrustedWorker {
+  keys: WorkerPublicKeys;
+  evidence: TrustedEvidence;
+}
+
+export async function trustWorker(worker: WorkerRecord, policy: TrustPolicy, options: TrustOptions = {}): Promise<TrustedWorker> {
+  const judgement = await judgeWorker(worker, policy, options);
+  if (!judgement.trusted || !judgement.evidence) throw new UntrustedWorkerError(`worker ${worker.workerId}: ${judgement.reasons.join('; ')}`);
+  const { verdict, proofDataType, issuedAt } = judgement.evidence;
+  const details = worker.details;
   return {
     keys: {
       workerId: worker.workerId,
       encryptionKeyPem: details.workerTypeData.encryptionKey,
       verificationKeyPem: details.workerTypeData.verificationKey,
-      hashingAlgorithm: details.hashingAlgorithm,
+      // judgeWorker refuses any other algorithm, so a trusted worker names one of the two.
+      hashingAlgorithm: details.hashingAlgorithm as HashingAlgorithm,
     },
-    evidence: verdict.evidence,
+    evidence: { proofDataType, simulated: verdict.type === 'simulated', measurement: verdict.measurement, verdict, issuedAt },
   };
 }

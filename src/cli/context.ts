@@ -12,7 +12,7 @@ import path from 'node:path';
 import { InvalidArgumentError, type Command } from 'commander';
 import { bytesToHex, hexToBytes } from '../crypto/encoding.js';
 import { generateSigningKey, signingKeyFromPem, signingKeyToPem, type SigningKeyPair } from '../crypto/keys.js';
-import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, type TrustPolicy } from '../attestation/evidence.js';
+import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, parseTrustPolicy, PolicyError, type TrustPolicy } from '../attestation/policy.js';
 import type { TrustedWorker } from '../attestation/worker-trust.js';
 import { TcfClient, type Submission } from '../client/client.js';
 import { WorkOrderSubmitParams } from '../protocol/messages.js';
@@ -41,7 +41,11 @@ export function withClientOptions(command: Command): Command {
       .option('--ledger <model>', 'direct (JSON-RPC to --url) or ethereum (the contracts at --contracts, through --rpc)', process.env.TCF_LEDGER ?? 'direct')
       .option('--contracts <file>', 'with --ledger ethereum: the deployment file of `tcf contracts deploy`', process.env.TCF_ETHEREUM_CONTRACTS),
   )
-    .option('--policy <policy>', 'trust policy for worker evidence: development (allows the simulated TEE) or hardware', 'development')
+    .option(
+      '--policy <policy>',
+      'trust policy for worker evidence: development (allows the simulated TEE), hardware (genuine TEE, any code), or a policy JSON file (docs/attestation.md)',
+      'development',
+    )
     .option('--json', 'one JSON document on stdout, for scripts');
 }
 
@@ -94,10 +98,22 @@ export function wholeNumber(value: string): number {
   return Number(value);
 }
 
-export function trustPolicy(flags: ClientFlags): TrustPolicy {
+/** `--policy`: the name of a built-in policy, or the path of a policy JSON file. */
+export function trustPolicy(flags: { policy: string }): TrustPolicy {
   if (flags.policy === 'development') return DEVELOPMENT_POLICY;
   if (flags.policy === 'hardware') return HARDWARE_ONLY_POLICY;
-  throw new CliUsageError(`--policy must be development or hardware, not ${JSON.stringify(flags.policy)}`);
+  let text: string;
+  try {
+    text = fs.readFileSync(flags.policy, 'utf8');
+  } catch (error) {
+    throw new CliUsageError(`--policy must be development, hardware or a policy file; cannot read ${JSON.stringify(flags.policy)}: ${(error as Error).message}`);
+  }
+  try {
+    return parseTrustPolicy(text);
+  } catch (error) {
+    if (error instanceof PolicyError) throw new CliUsageError(`policy ${flags.policy}: ${error.message}`);
+    throw error;
+  }
 }
 
 /** The SDK client for the chosen way in: the TCS at --url, or the contracts on an Ethereum chain. */

@@ -11,8 +11,9 @@ import { ecdsaSignDigest, randomBytes, type HashingAlgorithm } from '../crypto/p
 import { ReceiptStatus } from '../protocol/errors.js';
 import { receiptCreateHash, receiptUpdateHash } from '../protocol/hashing.js';
 import type { LookUpResult, ReceiptCreate, ReceiptRetrieveResult, ReceiptUpdateRetrieveResult, WorkerRecord } from '../protocol/messages.js';
-import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/evidence.js';
-import { trustWorker, type TrustedWorker } from '../attestation/worker-trust.js';
+import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/policy.js';
+import type { VendorRoots } from '../attestation/verify.js';
+import { judgeWorker, trustWorker, type TrustedWorker, type WorkerJudgement } from '../attestation/worker-trust.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type InputItem, type OpenedResult, type OutputRequest } from '../workorder/requester.js';
 import type { IvMode } from '../workorder/items.js';
 import { DirectBackend, type ReceiptFilter, type RequesterBackend, type WorkerFilter } from './backend.js';
@@ -22,6 +23,8 @@ import type { NotifyListener } from './notify.js';
 export interface TcfClientOptions extends RpcClientOptions {
   /** Evidence policy every worker must pass before use. Default: DEVELOPMENT_POLICY (allows the simulated TEE). */
   trustPolicy?: TrustPolicy;
+  /** Roots to pin instead of the TEE vendors' own: only for test PKIs, never in production. */
+  attestationRoots?: VendorRoots;
   /** Interval between result polls (default 100 ms). */
   pollIntervalMs?: number;
 }
@@ -87,12 +90,14 @@ export function receiptCreateParams(submission: Submission, signer: SigningKeyPa
 export class TcfClient {
   readonly backend: RequesterBackend;
   private readonly trustPolicy: TrustPolicy;
+  private readonly attestationRoots: VendorRoots | undefined;
   private readonly pollIntervalMs: number;
 
   /** A TCS listener's URL (direct model), or any RequesterBackend such as a ledger's. */
   constructor(target: string | RequesterBackend, options: TcfClientOptions = {}) {
     this.backend = typeof target === 'string' ? new DirectBackend(target, options) : target;
     this.trustPolicy = options.trustPolicy ?? DEVELOPMENT_POLICY;
+    this.attestationRoots = options.attestationRoots;
     this.pollIntervalMs = options.pollIntervalMs ?? 100;
   }
 
@@ -120,7 +125,12 @@ export class TcfClient {
 
   /** Retrieves a worker and checks its evidence and key binding under the trust policy; throws UntrustedWorkerError. */
   async trustedWorker(workerId: string, policy: TrustPolicy = this.trustPolicy): Promise<TrustedWorker> {
-    return trustWorker(await this.getWorker(workerId), policy);
+    return trustWorker(await this.getWorker(workerId), policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
+  }
+
+  /** A worker's evidence as judged under the policy, trusted or not, with every reason it is not. */
+  judgeWorker(worker: WorkerRecord, policy: TrustPolicy = this.trustPolicy): Promise<WorkerJudgement> {
+    return judgeWorker(worker, policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
   }
 
   async submit(options: SubmitOptions): Promise<Submission> {

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { HashingAlgorithm } from '../crypto/primitives.js';
 import type { IvMode } from '../workorder/items.js';
+import type { EvidenceProviderSettings } from '../attestation/provider.js';
 
 export interface NodeConfig {
   /** Stable name of this node; its enclave manager's claims carry it, so a restart takes its own work back. */
@@ -78,6 +79,11 @@ export interface NodeConfig {
     lanesPerProcess: number;
     /** Rotate every worker's encryption key this often (0 = never); the two previous keys still decrypt. */
     encryptionKeyRotationMinutes: number;
+    /**
+     * Where each worker gets its evidence (attestation/provider.ts): 'simulated' (default, development),
+     * 'gramine-sgx' (inside a Gramine SGX enclave) or 'configfs-tsm' (a TDX or SEV-SNP guest).
+     */
+    attestation: EvidenceProviderSettings;
   };
 }
 
@@ -121,6 +127,14 @@ export function defaultConfig(): NodeConfig {
       maxAttempts: 3,
       lanesPerProcess: 2,
       encryptionKeyRotationMinutes: 0,
+      attestation: {
+        provider: 'simulated',
+        gramineDir: '/dev/attestation',
+        tsmDir: '/sys/kernel/config/tsm/report',
+        collateralFile: '',
+        pccsUrl: '',
+        certificatesFile: '',
+      },
     },
   };
 }
@@ -209,6 +223,10 @@ function validateConfig(config: NodeConfig): void {
     [['SHA-256', 'SHA3-256'].includes(config.enclave.hashingAlgorithm), 'enclave.hashingAlgorithm: SHA-256 or SHA3-256'],
     [['per-item', 'avalon'].includes(config.enclave.ivMode), 'enclave.ivMode: per-item or avalon'],
     [['bound', 'unbound'].includes(config.enclave.requesterKeyBinding), 'enclave.requesterKeyBinding: bound or unbound'],
+    [
+      ['simulated', 'gramine-sgx', 'configfs-tsm'].includes(config.enclave.attestation.provider),
+      'enclave.attestation.provider: simulated, gramine-sgx or configfs-tsm',
+    ],
     [config.enclave.workOrderTimeoutMs > 0, 'enclave.workOrderTimeoutMs: must be positive'],
     [config.enclave.claimLeaseMs > config.enclave.workOrderTimeoutMs, 'enclave.claimLeaseMs: must exceed enclave.workOrderTimeoutMs'],
   ];

@@ -7,6 +7,7 @@ import type { HashingAlgorithm } from '../crypto/primitives.js';
 import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
 import type { WorkOrderOutcome } from '../store/store.js';
 import type { WorkerPolicy } from '../workorder/worker.js';
+import type { EvidenceProviderSettings } from '../attestation/provider.js';
 
 export interface WorkerInit {
   type: 'init';
@@ -22,6 +23,8 @@ export interface WorkerInit {
   mayProvisionKeys: boolean;
   /** Absolute paths of extra workload modules to load and measure. */
   workloadModules: string[];
+  /** Where the process gets its evidence (simulated, Gramine SGX, configfs-tsm). */
+  attestation: EvidenceProviderSettings;
 }
 
 /**

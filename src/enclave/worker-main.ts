@@ -21,7 +21,8 @@ import { ecdsaSignDigest } from '../crypto/primitives.js';
 import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { encryptionKeyAnnouncementHash, encryptionKeyHash, receiptUpdateHash, workOrderOutcomeDigest } from '../protocol/hashing.js';
 import type { ReceiptUpdate, WorkOrderRequest } from '../protocol/messages.js';
-import { createSimulatedEvidence, SIMULATED_NOTICE, SIMULATED_PROOF_TYPE } from '../attestation/simulated.js';
+import { createEvidenceProvider, type EvidenceProvider } from '../attestation/provider.js';
+import { SIMULATED_NOTICE } from '../attestation/simulated.js';
 import { defaultWorkloads, DirectoryIo, type Workload, type WorkloadRegistry } from '../workloads/index.js';
 import type { WorkOrderOutcome } from '../store/store.js';
 import { openWorkOrder, sealWorkOrderResult, type WorkerSecrets } from '../workorder/worker.js';
@@ -55,14 +56,18 @@ function send(message: WorkerToManager): void {
   process.send?.(message);
 }
 
-function publicIdentity(state: WorkerState): WorkerPublicIdentity {
-  const evidence = createSimulatedEvidence(state.measurement, state.signingKey.publicKeyPem);
+/** The worker's keys with fresh evidence binding them (attestation/binding.ts): made again after every key change. */
+async function publicIdentity(state: WorkerState, provider: EvidenceProvider): Promise<WorkerPublicIdentity> {
+  const verificationKeyPem = state.signingKey.publicKeyPem;
+  const encryptionKeyPem = (state.encryptionKeys[0] as EncryptionKeyPair).publicKeyPem;
+  const bound = { workerId: state.init.workerId, verificationKeyPem, encryptionKeyPem, issuedAt: new Date().toISOString() };
+  const evidence = await provider.evidence(bound, state.measurement);
   const identity: WorkerPublicIdentity = {
-    verificationKeyPem: state.signingKey.publicKeyPem,
-    encryptionKeyPem: (state.encryptionKeys[0] as EncryptionKeyPair).publicKeyPem,
+    verificationKeyPem,
+    encryptionKeyPem,
     encryptionKeySignature: state.sealed.encryptionKeySignature,
-    proofDataType: SIMULATED_PROOF_TYPE,
-    proofData: JSON.stringify(evidence),
+    proofDataType: evidence.proofDataType,
+    proofData: evidence.proofData,
     measurement: state.measurement,
   };
   if (state.sealed.encryptionKeyNonce !== undefined) identity.encryptionKeyNonce = state.sealed.encryptionKeyNonce;
@@ -176,7 +181,7 @@ function completionUpdate(state: WorkerState, request: WorkOrderRequest, succeed
   };
 }
 
-function rotateKey(state: WorkerState, requestId: number, encryptionKeyNonce: string, tag: string): WorkerToManager {
+async function rotateKey(state: WorkerState, provider: EvidenceProvider, requestId: number, encryptionKeyNonce: string, tag: string): Promise<WorkerToManager> {
   const fresh = generateEncryptionKey(state.init.rsaBits);
   const announcement = { workerId: state.init.workerId, encryptionKey: fresh.publicKeyPem, encryptionKeyNonce, tag };
   const signature = bytesToHex(ecdsaSignDigest(state.signingKey.privateKey, encryptionKeyAnnouncementHash(announcement, state.init.hashingAlgorithm)));
@@ -191,11 +196,13 @@ function rotateKey(state: WorkerState, requestId: number, encryptionKeyNonce: st
   writeSealed(state.sealedFile, state.sealKey, utf8(JSON.stringify(state.sealed)));
   state.encryptionKeys = [fresh, ...state.encryptionKeys].slice(0, 3);
   log.info('rotated encryption key', { workerId: state.init.workerId, encryptionKeyNonce });
-  return { type: 'rotated', requestId, identity: publicIdentity(state), announcementSignature: Buffer.from(signature, 'hex').toString('base64') };
+  const identity = await publicIdentity(state, provider);
+  return { type: 'rotated', requestId, identity, announcementSignature: Buffer.from(signature, 'hex').toString('base64') };
 }
 
 let state: WorkerState | undefined;
 let workloads: WorkloadRegistry | undefined;
+let provider: EvidenceProvider | undefined;
 
 /** Settles when init has; later messages wait for it, so none can overtake the worker's set-up. */
 let initialised: Promise<void> | undefined;
@@ -211,18 +218,20 @@ process.on('message', (message: ManagerToWorker) => {
 
 async function handle(message: ManagerToWorker): Promise<void> {
   if (message.type === 'init') {
+    provider = createEvidenceProvider(message.attestation);
     workloads = await loadWorkloads(message);
     state = loadState(message, workloads.measurementInputs());
-    log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
-    send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
+    if (message.attestation.provider === 'simulated') log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
+    else log.info('evidence comes from the TEE', { workerId: message.workerId, provider: provider.description });
+    send({ type: 'ready', requestId: message.requestId, identity: await publicIdentity(state, provider) });
     return;
   }
-  if (!state || !workloads) throw new Error(`"${message.type}" before init`);
+  if (!state || !workloads || !provider) throw new Error(`"${message.type}" before init`);
   if (message.type === 'process') send(await processWorkOrder(state, message.requestId, message.workOrderId, message.request, workloads));
-  else if (message.type === 'rotate-key') send(rotateKey(state, message.requestId, message.encryptionKeyNonce, message.tag));
+  else if (message.type === 'rotate-key') send(await rotateKey(state, provider, message.requestId, message.encryptionKeyNonce, message.tag));
   else if (message.type === 'reload-keys') {
     state = loadState(state.init, workloads.measurementInputs());
-    send({ type: 'ready', requestId: message.requestId, identity: publicIdentity(state) });
+    send({ type: 'ready', requestId: message.requestId, identity: await publicIdentity(state, provider) });
   }
 }
 

@@ -145,6 +145,7 @@ export class EnclaveManager {
       },
       mayProvisionKeys: true,
       workloadModules: workers.workloadModules,
+      attestation: enclave.attestation,
     };
     let identity: WorkerPublicIdentity | undefined;
     for (let index = 0; index < workers.processesPerWorker; index += 1) {
@@ -218,7 +219,7 @@ export class EnclaveManager {
       encryptionKeyNonce: nonce,
       tag,
       signature: rotated.announcementSignature,
-    });
+    }, { proofDataType: rotated.identity.proofDataType, proofData: rotated.identity.proofData });
     await Promise.all(rest.map((slot) => slot.process.reloadKeys(CONTROL_TIMEOUT_MS)));
     const managed = this.workers.get(first.workerId);
     if (managed) managed.identity = rotated.identity;

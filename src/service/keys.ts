@@ -31,7 +31,12 @@ export async function encryptionKeyGet(store: Store, params: MethodParams<'Encry
   };
 }
 
-export async function applyEncryptionKeySet(store: Store, params: EncryptionKeySet): Promise<void> {
+/**
+ * `evidence` is the worker's fresh evidence for the new key, when the caller has it (a rotation this node
+ * made): evidence binds the encryption key, so without it requesters refuse the worker until it
+ * registers again.
+ */
+export async function applyEncryptionKeySet(store: Store, params: EncryptionKeySet, evidence?: { proofDataType: string; proofData: string }): Promise<void> {
   const worker = await requireWorker(store, params.workerId);
   const data = worker.details.workerTypeData;
   if (params.encryptionKeyNonce === data.encryptionKeyNonce) {
@@ -50,6 +55,7 @@ export async function applyEncryptionKeySet(store: Store, params: EncryptionKeyS
     encryptionKeyNonce: params.encryptionKeyNonce,
     encryptionKeyTag: params.tag,
     encryptionKeySignature: base64ToBytes(params.signature).toString('hex'),
+    ...evidence,
   };
   await store.updateWorker(worker.workerId, { details: { ...worker.details, workerTypeData } });
 }

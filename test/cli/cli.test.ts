@@ -69,21 +69,29 @@ describe('tcf command line against a real node', () => {
     assert.match(human.stdout, new RegExp(`${node.workers[0]!.workerId}.*SIMULATED TEE`));
     const listed = JSON.parse((await tcf(['workers', 'list', '--json'], env)).stdout) as { workerId: string; trusted: boolean; simulated: boolean }[];
     assert.deepEqual(listed.map((row) => [row.workerId, row.trusted, row.simulated]), [[node.workers[0]!.workerId, true, true]]);
-    const shown = JSON.parse((await tcf(['workers', 'show', node.workers[0]!.workerId, '--json', '--policy', 'hardware'], env)).stdout) as { workerId: string; trusted: boolean; reason: string; measurement?: string; statedMeasurement?: string };
+    const shown = JSON.parse((await tcf(['workers', 'show', node.workers[0]!.workerId, '--json', '--policy', 'hardware'], env)).stdout) as {
+      workerId: string;
+      trusted: boolean;
+      reason: string;
+      measurement?: string;
+      verdict?: { type: string; measurement: string; tcbStatus: string };
+    };
     assert.equal(shown.workerId, node.workers[0]!.workerId);
     assert.equal(shown.trusted, false);
     assert.match(shown.reason, /SIMULATED TEE/);
-    assert.equal(shown.measurement, undefined, 'a refused worker has no verified measurement');
-    assert.match(shown.statedMeasurement ?? '', /^[0-9a-f]{64}$/);
+    assert.equal(shown.measurement, undefined, 'a refused worker has no trusted measurement');
+    assert.equal(shown.verdict?.type, 'simulated');
+    assert.equal(shown.verdict?.tcbStatus, 'Simulated');
+    assert.match(shown.verdict?.measurement ?? '', /^[0-9a-f]{64}$/);
 
     const details = await tcf(['workers', 'show', node.workers[0]!.workerId], env);
     assert.equal(details.code, 0, details.stderr);
-    assert.match(details.stdout, new RegExp(`evidence TCF-SIMULATED-TEE, measurement ${shown.statedMeasurement}\n`));
+    assert.match(details.stdout, /evidence simulated: SIMULATED, no hardware vouches for it/);
+    assert.match(details.stdout, new RegExp(`measurement ${shown.verdict?.measurement} \\(as the evidence states it, not attested\\)\n`));
     assert.match(details.stdout, /verification key sha256 [0-9a-f]{16}…, encryption key sha256 [0-9a-f]{16}…/);
     assert.match(details.stdout, /trusted under the development policy — SIMULATED TEE/);
     const refused = await tcf(['workers', 'show', node.workers[0]!.workerId, '--policy', 'hardware'], env);
-    assert.match(refused.stdout, /not verified under this policy/);
-    assert.match(refused.stdout, /NOT trusted: .*SIMULATED TEE/);
+    assert.match(refused.stdout, /NOT trusted under the hardware policy: .*SIMULATED TEE/);
   });
 
   it('submit prints the verified, decrypted result (human and --json)', async () => {

@@ -41,7 +41,9 @@ function workerRecord(): { record: WorkerRecord; keys: { encryptionKeyPem: strin
           encryptionKey: encryption.publicKeyPem,
           encryptionKeySignature: bytesToHex(ecdsaSignDigest(signing.privateKey, encryptionKeyHash(encryption.publicKeyPem))),
           proofDataType: SIMULATED_PROOF_TYPE,
-          proofData: JSON.stringify(createSimulatedEvidence('00', signing.publicKeyPem)),
+          proofData: JSON.stringify(
+            createSimulatedEvidence('00', { workerId, verificationKeyPem: signing.publicKeyPem, encryptionKeyPem: encryption.publicKeyPem, issuedAt: new Date().toISOString() }),
+          ),
         },
       },
     },

@@ -5,44 +5,49 @@
 import type { Command } from 'commander';
 import { sha256 } from '../../crypto/primitives.js';
 import { utf8 } from '../../crypto/encoding.js';
-import { DEVELOPMENT_POLICY } from '../../attestation/evidence.js';
-import { SIMULATED_PROOF_TYPE } from '../../attestation/simulated.js';
-import { trustWorker, UntrustedWorkerError } from '../../attestation/worker-trust.js';
+import type { Verdict } from '../../attestation/verdict.js';
 import type { WorkerRecord } from '../../protocol/messages.js';
+import type { TcfClient } from '../../client/client.js';
 import { clientFor, trustPolicy, wholeNumber, withClientOptions, type ClientFlags } from '../context.js';
 import { printJson, say } from '../output.js';
 
 const STATUS = ['', 'active', 'off-line', 'decommissioned', 'compromised'];
 const TYPE = ['', 'TEE', 'MPC', 'ZK'];
 
-interface Verdict {
+interface WorkerTrust {
   trusted: boolean;
   reason: string;
   simulated: boolean;
-  /** Verified under the policy. */
+  /** The measurement, only when the worker is trusted under the policy. */
   measurement?: string;
-  /** What the evidence of a refused worker states, unverified: kept apart so no script mistakes it for attested. */
-  statedMeasurement?: string;
+  /**
+   * The evidence's verdict before the policy: what genuine evidence shows (verified), or what it states
+   * and why it could not be verified. Kept whole so an operator sees why a worker is refused.
+   */
+  verdict?: Verdict;
+  issuedAt?: string;
 }
 
-function verdict(worker: WorkerRecord, flags: ClientFlags): Verdict {
-  const simulated = worker.details.workerTypeData.proofDataType === SIMULATED_PROOF_TYPE;
-  try {
-    const trusted = trustWorker(worker, trustPolicy(flags));
-    return { trusted: true, reason: '', simulated, measurement: trusted.evidence.measurement };
-  } catch (error) {
-    if (!(error instanceof UntrustedWorkerError)) throw error;
-    const judged: Verdict = { trusted: false, reason: error.message, simulated };
-    // A worker refused only for being simulated still has a readable measurement, worth showing as unverified.
-    if (simulated) {
-      try {
-        judged.statedMeasurement = trustWorker(worker, DEVELOPMENT_POLICY).evidence.measurement;
-      } catch (secondError) {
-        if (!(secondError instanceof UntrustedWorkerError)) throw secondError;
-      }
-    }
-    return judged;
-  }
+async function judge(client: TcfClient, worker: WorkerRecord, flags: ClientFlags): Promise<WorkerTrust> {
+  const judgement = await client.judgeWorker(worker, trustPolicy(flags));
+  const verdict = judgement.evidence?.verdict;
+  const trust: WorkerTrust = { trusted: judgement.trusted, reason: judgement.reasons.join('; '), simulated: verdict?.type === 'simulated' };
+  if (judgement.trusted && verdict) trust.measurement = verdict.measurement;
+  if (verdict) trust.verdict = verdict;
+  if (judgement.evidence?.issuedAt) trust.issuedAt = judgement.evidence.issuedAt;
+  return trust;
+}
+
+function verdictLines(verdict: Verdict, issuedAt: string | undefined): string[] {
+  const state = !verdict.verified ? `NOT verified: ${verdict.reason}` : verdict.type === 'simulated' ? 'SIMULATED, no hardware vouches for it' : 'genuine';
+  const lines = [`  evidence ${verdict.type}: ${state} (judged at ${verdict.judgedAt})`];
+  const vouched = verdict.verified && verdict.type !== 'simulated';
+  if (verdict.measurement) lines.push(`    measurement ${verdict.measurement}${vouched ? '' : ' (as the evidence states it, not attested)'}`);
+  for (const [name, value] of Object.entries(verdict.measurements)) if (value !== verdict.measurement) lines.push(`    ${name} ${value}`);
+  if (verdict.signer) lines.push(`    signer ${verdict.signer}`);
+  lines.push(`    TCB status ${verdict.tcbStatus}${verdict.advisoryIds.length ? `, advisories ${verdict.advisoryIds.join(', ')}` : ''}, debug ${verdict.debug ? 'YES' : 'no'}`);
+  if (issuedAt || verdict.producedAt) lines.push(`    made at ${verdict.producedAt ?? issuedAt}`);
+  return lines;
 }
 
 const fingerprint = (pem: string) => sha256(utf8(pem)).toString('hex').slice(0, 16);
@@ -67,7 +72,7 @@ export function registerWorkerCommands(program: Command): void {
       const rows = [];
       for (const workerId of await client.lookUpWorkers(filter)) {
         const worker = await client.getWorker(workerId);
-        rows.push({ workerId, workerType: worker.workerType, status: worker.status, proofDataType: worker.details.workerTypeData.proofDataType ?? '', ...verdict(worker, flags) });
+        rows.push({ workerId, workerType: worker.workerType, status: worker.status, proofDataType: worker.details.workerTypeData.proofDataType ?? '', ...(await judge(client, worker, flags)) });
       }
       if (flags.json) return printJson(rows);
       if (rows.length === 0) return say('no workers');
@@ -82,8 +87,9 @@ export function registerWorkerCommands(program: Command): void {
     .argument('<workerId>', 'hex worker id')
     .addHelpText('after', '\nExample:\n  tcf workers show e4cdc5e47be41f69274cdc36af99cb675a3896b60230932f71a2602123a0590a')
     .action(async (workerId: string, flags: ClientFlags) => {
-      const worker = await (await clientFor(flags)).getWorker(workerId);
-      const judged = verdict(worker, flags);
+      const client = await clientFor(flags);
+      const worker = await client.getWorker(workerId);
+      const judged = await judge(client, worker, flags);
       if (flags.json) return printJson({ ...worker, ...judged });
       const { details } = worker;
       const data = details.workerTypeData;
@@ -91,12 +97,12 @@ export function registerWorkerCommands(program: Command): void {
       say(`  type ${TYPE[worker.workerType] ?? worker.workerType}, status ${STATUS[worker.status] ?? worker.status}, organization ${worker.organizationId}`);
       say(`  algorithms: ${details.hashingAlgorithm}, ${details.signingAlgorithm}, ${details.keyEncryptionAlgorithm}, ${details.dataEncryptionAlgorithm}`);
       say(`  verification key sha256 ${fingerprint(data.verificationKey)}…, encryption key sha256 ${fingerprint(data.encryptionKey)}…`);
-      const measurement = judged.measurement
-        ? `, measurement ${judged.measurement}`
-        : judged.statedMeasurement
-          ? `, measurement ${judged.statedMeasurement} (as the evidence states it, not verified under this policy)`
-          : '';
-      say(`  evidence ${data.proofDataType ?? 'none'}${measurement}`);
-      say(judged.trusted ? `  trusted under the ${flags.policy} policy${judged.simulated ? ' — SIMULATED TEE: no hardware isolation, development only' : ''}` : `  NOT trusted: ${judged.reason}`);
+      if (judged.verdict) for (const line of verdictLines(judged.verdict, judged.issuedAt)) say(line);
+      else say(`  evidence ${data.proofDataType ?? 'none'}`);
+      say(
+        judged.trusted
+          ? `  trusted under the ${flags.policy} policy${judged.simulated ? ' — SIMULATED TEE: no hardware isolation, development only' : ''}`
+          : `  NOT trusted under the ${flags.policy} policy: ${judged.reason}`,
+      );
     });
 }

@@ -160,7 +160,14 @@ export function makeWorker(options: { rsaBits?: number; workerId?: string; appli
       encryptionKey: encryptionKey.publicKeyPem,
       encryptionKeySignature: bytesToHex(ecdsaSignDigest(signingKey.privateKey, encryptionKeyHash(encryptionKey.publicKeyPem))),
       proofDataType: 'TCF-SIMULATED-TEE',
-      proofData: JSON.stringify(createSimulatedEvidence(sha256(utf8('tcf test worker')).toString('hex'), signingKey.publicKeyPem)),
+      proofData: JSON.stringify(
+        createSimulatedEvidence(sha256(utf8('tcf test worker')).toString('hex'), {
+          workerId,
+          verificationKeyPem: signingKey.publicKeyPem,
+          encryptionKeyPem: encryptionKey.publicKeyPem,
+          issuedAt: new Date().toISOString(),
+        }),
+      ),
       extendedMeasurements: [sha256(utf8('tcf test worker')).toString('hex')],
     },
   };

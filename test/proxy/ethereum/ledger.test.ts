@@ -66,7 +66,7 @@ describe('EthereumLedger end to end', () => {
     assert.ok(found.ids.includes(workerId));
     const registered = await requesterLedger.retrieveWorker(workerId);
     assert.ok(registered);
-    const trusted = trustWorker(registered, DEVELOPMENT_POLICY);
+    const trusted = await trustWorker(registered, DEVELOPMENT_POLICY);
     const built = buildWorkOrder({ worker: trusted.keys, workloadId: textToHex('echo-result'), inData: [{ data: 'hello, chain' }], signer: requester.signer });
     const workOrderId = built.params.workOrderId;
     record('submit', await requesterLedger.submitWorkOrder(built.params));
@@ -103,7 +103,7 @@ describe('EthereumLedger end to end', () => {
     // A key rotation replaces the details; the worker stays trusted on its new key.
     const rotated = makeWorker({ rsaBits: 3072, workerId }).details;
     record('update', await workerLedger.updateWorker({ workerId, details: rotated }));
-    assert.equal(trustWorker((await requesterLedger.retrieveWorker(workerId))!, DEVELOPMENT_POLICY).keys.encryptionKeyPem, rotated.workerTypeData.encryptionKey);
+    assert.equal((await trustWorker((await requesterLedger.retrieveWorker(workerId))!, DEVELOPMENT_POLICY)).keys.encryptionKeyPem, rotated.workerTypeData.encryptionKey);
 
     for (const [operation, used] of Object.entries(gas)) t.diagnostic(`gas ${operation}: ${used}`);
     // Bands around the measured figures (BENCHMARKS.md): well above the 21,000 of a bare transaction,
