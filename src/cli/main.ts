@@ -7,6 +7,7 @@
  */
 import { createRequire } from 'node:module';
 import { Command, CommanderError } from 'commander';
+import { registerAttestationCommands } from './commands/attestation.js';
 import { registerConnectorCommands } from './commands/connector.js';
 import { registerContractCommands } from './commands/contracts.js';
 import { registerDemoCommand } from './commands/demo.js';
@@ -31,6 +32,7 @@ const program = new Command('tcf')
       '  tcf demo                                   # a TCS, three workloads, every step explained',
       '  tcf node start                             # run a TCS on 127.0.0.1:1947',
       '  tcf submit --workload echo-result --in hi  # one work order against it',
+      '  tcf workers show <id> --policy policy.json # is this worker\'s TEE evidence good enough?',
       '',
       'Through an Ethereum chain (the proxy model; README: "The proxy model on Ethereum"):',
       '  tcf contracts deploy --rpc <url> --account-key owner.key --out deployment.json',
@@ -43,6 +45,7 @@ const program = new Command('tcf')
 registerNodeCommands(program);
 registerDemoCommand(program);
 registerWorkerCommands(program);
+registerAttestationCommands(program);
 registerSubmitCommands(program);
 registerReceiptCommands(program);
 registerKeyCommands(program);
