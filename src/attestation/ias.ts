@@ -166,7 +166,7 @@ export function parseIasEvidence(proofData: string): IasEvidence {
     if (!(PROOF_DATA_FIELDS as readonly string[]).includes(name)) throw new AttestationError(`the IAS proofData has an unknown field ${JSON.stringify(name)}`);
   }
   for (const name of PROOF_DATA_FIELDS) {
-    if (!(name in fields)) throw new AttestationError(`the IAS proofData has no ${name}`);
+    if (!Object.hasOwn(fields, name)) throw new AttestationError(`the IAS proofData has no ${name}`);
   }
   const report = asString(fields.verification_report, 'verification_report');
   if (report.length === 0) throw new AttestationError('verification_report is empty');
@@ -346,7 +346,7 @@ export function parseIasReport(text: string): IasReport {
     if (!KNOWN_REPORT_FIELDS.has(name)) throw new AttestationError(`the report has an unknown field ${JSON.stringify(name)}`);
   }
   for (const name of REQUIRED_REPORT_FIELDS) {
-    if (!(name in fields)) throw new AttestationError(`the report has no ${name}`);
+    if (!Object.hasOwn(fields, name)) throw new AttestationError(`the report has no ${name}`);
   }
   const id = asString(fields.id, 'id');
   if (!/^\d+$/.test(id)) throw new AttestationError(`id ${JSON.stringify(id)} is not IAS's decimal report id`);
