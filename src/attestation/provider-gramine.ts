@@ -83,15 +83,17 @@ function readAttestationType(directory: string): string {
 
 /** One write of exactly 64 bytes, without truncating: the pseudo-file takes the report data in one write. */
 async function writeReportData(file: string, reportData: Buffer): Promise<void> {
-  let handle;
   try {
-    handle = await fs.promises.open(file, fsConstants.O_WRONLY);
-    const { bytesWritten } = await handle.write(reportData, 0, reportData.length, null);
-    if (bytesWritten !== reportData.length) throw new Error(`wrote ${bytesWritten} of ${reportData.length} bytes`);
+    const handle = await fs.promises.open(file, fsConstants.O_WRONLY);
+    try {
+      const { bytesWritten } = await handle.write(reportData, 0, reportData.length, null);
+      if (bytesWritten !== reportData.length) throw new Error(`wrote ${bytesWritten} of ${reportData.length} bytes`);
+    } finally {
+      // Gramine may take a pseudo-file's value when it is closed, so a refusal can come from close.
+      await handle.close();
+    }
   } catch (error) {
     throw new Error(`cannot write the report data to ${file}: ${(error as Error).message}`);
-  } finally {
-    await handle?.close();
   }
 }
 

@@ -195,13 +195,14 @@ async function readConsistently(entry: string, reportData: Buffer, kernelProvide
     const outblob = await readAttribute(path.join(entry, 'outblob'));
     const auxblob = kernelProvider === 'sev_guest' ? await readOptionalAttribute(path.join(entry, 'auxblob')) : Buffer.alloc(0);
     const after = await readGeneration(entry);
-    if (after !== before + 1n) spoiled.push(`generation ${before} → ${after}`);
+    if (after === before) spoiled.push(`generation ${before} unmoved: the write was not taken`);
+    else if (after !== before + 1n) spoiled.push(`generation ${before} → ${after}`);
     else if (outblob.length === 0) spoiled.push('empty outblob');
     else return { outblob, auxblob };
   }
   throw new Error(
     `configfs-tsm: no report of ${entry} was ours in ${TSM_REPORT_ATTEMPTS} attempts (${spoiled.join('; ')}): ` +
-      `one write moves generation by exactly 1, so another writer kept changing the entry; give every process its own entry`,
+      `our write moves generation by exactly 1, so more means another writer changed the entry between our write and our read`,
   );
 }
 
@@ -212,17 +213,22 @@ async function readGeneration(entry: string): Promise<bigint> {
   return BigInt(text);
 }
 
-/** One open, one write, one close, without truncating: configfs takes an attribute's value when the file is closed. */
+/**
+ * One open, one write, one close, without truncating. configfs hands a binary attribute's value to the
+ * driver when the file is closed and drops the driver's error there, so a refused inblob write shows
+ * only as a generation that did not move.
+ */
 async function writeAttribute(file: string, value: Buffer): Promise<void> {
-  let handle;
   try {
-    handle = await fs.promises.open(file, fsConstants.O_WRONLY);
-    const { bytesWritten } = await handle.write(value, 0, value.length, null);
-    if (bytesWritten !== value.length) throw new Error(`wrote ${bytesWritten} of ${value.length} bytes`);
+    const handle = await fs.promises.open(file, fsConstants.O_WRONLY);
+    try {
+      const { bytesWritten } = await handle.write(value, 0, value.length, null);
+      if (bytesWritten !== value.length) throw new Error(`wrote ${bytesWritten} of ${value.length} bytes`);
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
     throw new Error(`configfs-tsm: cannot write ${file}: ${(error as Error).message}`);
-  } finally {
-    await handle?.close();
   }
 }
 

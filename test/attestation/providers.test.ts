@@ -178,9 +178,16 @@ describe('configfs-tsm in an SEV-SNP guest', () => {
     const tsm = provider({ provider: 'configfs-tsm', tsmDir });
     await assert.rejects(
       tsm.evidence(WORKER, ''),
-      /no report of .*tcf-abababababababab was ours in 4 attempts \(generation 0 → 2; generation 2 → 4; generation 4 → 6; generation 6 → 8\): one write moves generation by exactly 1/,
+      /no report of .*tcf-abababababababab was ours in 4 attempts \(generation 0 → 2; generation 2 → 4; generation 4 → 6; generation 6 → 8\): our write moves generation by exactly 1, so more means another writer/,
     );
     assert.equal(standIn.inblobs.length, TSM_REPORT_ATTEMPTS);
+  });
+
+  it('names a write the kernel did not take (generation unmoved: configfs drops the driver\'s error at close)', async () => {
+    const tsmDir = freshDir('tsm');
+    track(configfsTsmStandIn(tsmDir, platform, { workerId: WORKER.workerId, generationStep: 0 }));
+    const tsm = provider({ provider: 'configfs-tsm', tsmDir });
+    await assert.rejects(tsm.evidence(WORKER, ''), /\(generation 0 unmoved: the write was not taken; generation 0 unmoved: the write was not taken; .*\)/);
   });
 
   it('refuses when the host supplies no certificates and no certificatesFile is set: the VCEK is needed', async () => {

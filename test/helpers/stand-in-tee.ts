@@ -39,7 +39,7 @@ export interface SnpReportSource {
 export interface TsmStandInOptions {
   /** The worker whose entry (tsmEntryName) is made, as its provider will look for it. */
   workerId: string;
-  /** How far generation moves per write; 2 plays a second writer slipping in each time. */
+  /** How far generation moves per write: 2 plays a second writer slipping in each time, 0 a write the kernel did not take. */
   generationStep?: number;
   /** SEV-SNP: leave auxblob empty, as a host that supplies no certificates does. */
   emptyAuxblob?: boolean;
