@@ -15,7 +15,6 @@
  * UNTESTED ON HARDWARE: exercised only against a directory of regular files shaped like /dev/attestation.
  */
 import fs from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { bindingReportData, type BoundIdentity } from './binding.js';
 import { parseDcapQuote } from './dcap.js';
@@ -84,7 +83,7 @@ function readAttestationType(directory: string): string {
 /** One write of exactly 64 bytes, without truncating: the pseudo-file takes the report data in one write. */
 async function writeReportData(file: string, reportData: Buffer): Promise<void> {
   try {
-    const handle = await fs.promises.open(file, fsConstants.O_WRONLY);
+    const handle = await fs.promises.open(file, fs.constants.O_WRONLY);
     try {
       const { bytesWritten } = await handle.write(reportData, 0, reportData.length, null);
       if (bytesWritten !== reportData.length) throw new Error(`wrote ${bytesWritten} of ${reportData.length} bytes`);

@@ -25,7 +25,6 @@
  */
 import crypto from 'node:crypto';
 import fs from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bindingReportData, REPORT_DATA_LENGTH, type BoundIdentity } from './binding.js';
@@ -220,7 +219,7 @@ async function readGeneration(entry: string): Promise<bigint> {
  */
 async function writeAttribute(file: string, value: Buffer): Promise<void> {
   try {
-    const handle = await fs.promises.open(file, fsConstants.O_WRONLY);
+    const handle = await fs.promises.open(file, fs.constants.O_WRONLY);
     try {
       const { bytesWritten } = await handle.write(value, 0, value.length, null);
       if (bytesWritten !== value.length) throw new Error(`wrote ${bytesWritten} of ${value.length} bytes`);

@@ -3,7 +3,9 @@
  * identity (report data = bindingReportData(identity)), in the form it publishes in WorkerRegister.
  * Three providers behind one boundary, chosen by configuration (enclave.attestation): the simulated TEE
  * (development), Gramine-SGX's /dev/attestation (provider-gramine.ts) and Linux configfs-tsm in a TDX
- * or SEV-SNP guest (provider-tsm.ts).
+ * or SEV-SNP guest (provider-tsm.ts). The two hardware ones share one shape: a source reads its TEE
+ * interface and returns only evidence it has read back binding the identity; this module attaches what a
+ * requester needs beside it and writes the envelope (envelope.ts).
  *
  * Intel DCAP collateral (SGX and TDX quotes) is attached to the evidence so requesters whose policy says
  * `collateral: embedded` can judge it offline. It comes from exactly one place, fixed at start:

@@ -8,7 +8,6 @@
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
-import { constants as fsConstants } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { tsmEntryName } from '../../src/attestation/provider-tsm.ts';
@@ -93,7 +92,7 @@ function makeEntry(tsmDir: string, kernelProvider: string, options: TsmStandInOp
  */
 function serve(entryDir: string, answer: (reportData: Buffer) => Buffer, generationStep: number): TsmStandIn {
   const outblob = path.join(entryDir, 'outblob');
-  const inblob = fs.openSync(path.join(entryDir, 'inblob'), fsConstants.O_RDWR | fsConstants.O_NONBLOCK);
+  const inblob = fs.openSync(path.join(entryDir, 'inblob'), fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
   const inblobs: Buffer[] = [];
   let generation = 0;
   let report: Buffer = Buffer.alloc(0);
@@ -130,7 +129,7 @@ function serve(entryDir: string, answer: (reportData: Buffer) => Buffer, generat
     while (!stopped) {
       let reader: number;
       try {
-        reader = fs.openSync(outblob, fsConstants.O_WRONLY | fsConstants.O_NONBLOCK);
+        reader = fs.openSync(outblob, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
       } catch (error) {
         if ((error as NodeJS.ErrnoException).code === 'ENXIO') return;
         throw error;
@@ -147,7 +146,7 @@ function serve(entryDir: string, answer: (reportData: Buffer) => Buffer, generat
   const loop = (async () => {
     while (!stopped) {
       // Waits in libuv's thread pool until a reader opens outblob.
-      const handle = await fs.promises.open(outblob, fsConstants.O_WRONLY);
+      const handle = await fs.promises.open(outblob, fs.constants.O_WRONLY);
       try {
         if (stopped) return;
         drainInblob();
@@ -182,6 +181,6 @@ function serve(entryDir: string, answer: (reportData: Buffer) => Buffer, generat
 }
 
 async function touchReader(fifo: string): Promise<void> {
-  const handle = await fs.promises.open(fifo, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK);
+  const handle = await fs.promises.open(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
   await handle.close();
 }
