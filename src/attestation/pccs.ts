@@ -81,8 +81,11 @@ export async function fetchDcapCollateral(quote: Buffer, options: CollateralFetc
     throw new CollateralFetchError(`cannot tell which collateral the quote needs: ${(error as Error).message}`, base);
   }
   const timeoutMs = options.timeoutMs ?? DEFAULT_COLLATERAL_TIMEOUT_MS;
-  const stopRest = new AbortController();
-  const client = new CollateralClient(options.fetch ?? fetch, AbortSignal.any([stopRest.signal, AbortSignal.timeout(timeoutMs)]), timeoutMs);
+  // A timer and controller held here, not AbortSignal.any over AbortSignal.timeout: on Node 20 that
+  // timeout signal can be garbage-collected before it fires, and the fetch then waits forever.
+  const stop = new AbortController();
+  const deadline = setTimeout(() => stop.abort(new DOMException(`no answer within ${timeoutMs} ms`, 'TimeoutError')), timeoutMs);
+  const client = new CollateralClient(options.fetch ?? fetch, stop.signal, timeoutMs);
   const fmspc = request.fmspc.toUpperCase();
   let answers: Answer[];
   try {
@@ -93,8 +96,9 @@ export async function fetchDcapCollateral(quote: Buffer, options: CollateralFetc
       client.get(isIntelPcs(base) ? INTEL_ROOT_CA_CRL_URL : `${base}/sgx/certification/v4/rootcacrl`, 'the root CA CRL'),
     ]);
   } finally {
+    clearTimeout(deadline);
     // One failure decides the outcome: the requests still open would only hold connections.
-    stopRest.abort();
+    stop.abort();
   }
   const [pckCrl, tcbInfo, qeIdentity, rootCaCrl] = answers as [Answer, Answer, Answer, Answer];
   const signedTcbInfo = signedBody(tcbInfo, 'tcbInfo');

@@ -7,6 +7,8 @@
  */
 import assert from 'node:assert/strict';
 import { after, afterEach, before, describe, it } from 'node:test';
+import v8 from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { parseDcapCollateral, verifyDcapQuote, type DcapCollateral } from '../../src/attestation/dcap.ts';
 import {
   CollateralFetchError,
@@ -171,6 +173,21 @@ describe('fetchDcapCollateral: failures are one clear CollateralFetchError', () 
     assert.equal(error.status, undefined);
     assert.match(error.message, /^the TD QE identity: GET http:\/\/127\.0\.0\.1:\d+\/tdx\/certification\/v4\/qe\/identity timed out after 300 ms$/);
     assert.ok(performance.now() - started < 5_000, 'the timeout bounds the wait');
+  });
+
+  it('still gives up after the timeout while garbage is collected during the wait', async () => {
+    v8.setFlagsFromString('--expose-gc');
+    const collectGarbage = runInNewContext('gc') as () => void;
+    pccs.setFault({ kind: 'hang' }, 'qe/identity');
+    const collecting = setInterval(collectGarbage, 10);
+    try {
+      for (let attempt = 0; attempt < 5; attempt += 1) {
+        const error = await refusal(fetchDcapCollateral(TDX.quote, { baseUrl: pccs.baseUrl, timeoutMs: 100 }));
+        assert.match(error.message, /timed out after 100 ms$/);
+      }
+    } finally {
+      clearInterval(collecting);
+    }
   });
 
   it('names the reason when the service cannot be reached', async () => {
