@@ -8,9 +8,8 @@ import { dcapCollateralRequest, verifyDcapQuote, type DcapCollateral } from './d
 import type { HardwareEvidenceType } from './envelope.js';
 import { parseIasEvidence, verifyIasReport } from './ias.js';
 import { verifyNitroDocument } from './nitro.js';
-import { verifySevSnpReport } from './sev-snp.js';
+import { parseSevSnpCertificates, verifySevSnpReport } from './sev-snp.js';
 import { emptyVerdict, type Verdict } from './verdict.js';
-import { parseCertificates } from './x509.js';
 
 /** Roots to pin instead of the vendors' own: for test PKIs; production leaves them all unset. */
 export interface VendorRoots {
@@ -23,7 +22,7 @@ export interface VendorRoots {
 export interface EvidenceParts {
   evidence: Buffer;
   collateral?: DcapCollateral;
-  /** PEM (or one DER) certificates the evidence chains through: SEV-SNP's VCEK, ASK, ARK. */
+  /** SEV-SNP: the VCEK, ASK and ARK as PEM in any order, or the VCEK alone as DER (the pinned ASK then completes the chain). */
   certificates?: string | Buffer;
 }
 
@@ -57,7 +56,7 @@ export function verifyEvidence(type: HardwareEvidenceType, parts: EvidenceParts,
       if (!parts.certificates) return refused(type, at, 'an SEV-SNP report needs its VCEK certificate (and ASK) to be judged');
       let certificates: X509Certificate[];
       try {
-        certificates = parseCertificates(parts.certificates);
+        certificates = parseSevSnpCertificates(parts.certificates);
       } catch (error) {
         return refused(type, at, `the SEV-SNP certificates are not readable: ${(error as Error).message}`);
       }

@@ -221,9 +221,11 @@ async function handle(message: ManagerToWorker): Promise<void> {
     provider = createEvidenceProvider(message.attestation);
     workloads = await loadWorkloads(message);
     state = loadState(message, workloads.measurementInputs());
+    const identity = await publicIdentity(state, provider);
+    // Logged after the first evidence: only then does a configfs-tsm provider know which TEE it talks to.
     if (message.attestation.provider === 'simulated') log.warn(SIMULATED_NOTICE, { workerId: message.workerId, measurement: state.measurement });
     else log.info('evidence comes from the TEE', { workerId: message.workerId, provider: provider.description });
-    send({ type: 'ready', requestId: message.requestId, identity: await publicIdentity(state, provider) });
+    send({ type: 'ready', requestId: message.requestId, identity });
     return;
   }
   if (!state || !workloads || !provider) throw new Error(`"${message.type}" before init`);
@@ -235,4 +237,9 @@ async function handle(message: ManagerToWorker): Promise<void> {
   }
 }
 
-process.on('disconnect', () => process.exit(process.exitCode ?? 0));
+// The provider removes the configfs-tsm entries it made; a request stuck in the TEE interface does not keep
+// an orphaned worker alive past two seconds.
+process.on('disconnect', () => {
+  const giveUp = new Promise((resolve) => setTimeout(resolve, 2000).unref());
+  void Promise.race([provider?.close(), giveUp]).finally(() => process.exit(process.exitCode ?? 0));
+});

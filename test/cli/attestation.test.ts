@@ -98,6 +98,27 @@ describe('tcf attestation verify', () => {
     assert.match(verdict.measurement, /^[0-9a-f]{96}$/);
   });
 
+  it('verifies the real SEV-SNP report (hex) with a lone DER VCEK or a PEM bundle, and refuses it with another chip\'s VCEK', async () => {
+    const report = path.join(SAMPLES_DIR, 'sev-snp/report_milan.hex');
+    const raw = Buffer.from(readSample('sev-snp/report_milan.hex').toString().trim(), 'hex');
+    const vcekDer = readSample('sev-snp/vcek_milan.der');
+    const at = new Date(new Date(new crypto.X509Certificate(vcekDer).validFrom).getTime() + 86_400_000).toISOString();
+    const lone = await tcf(['attestation', 'verify', '--type', 'sev-snp', '--evidence', report, '--certs', path.join(SAMPLES_DIR, 'sev-snp/vcek_milan.der'), '--at', at, '--json'], {});
+    assert.equal(lone.code, 0, lone.stdout);
+    const verdict = JSON.parse(lone.stdout) as JsonVerdict;
+    assert.equal(verdict.measurement, raw.subarray(0x90, 0x90 + 48).toString('hex'));
+    assert.equal(verdict.reportData, raw.subarray(0x50, 0x50 + 64).toString('hex'));
+    assert.equal(verdict.tcbStatus, 'NotApplicable');
+    const bundle = write('milan-bundle.pem', new crypto.X509Certificate(vcekDer).toString() + readSample('sev-snp/cert_chain_milan').toString());
+    const fromBundle = await tcf(['attestation', 'verify', '--type', 'sev-snp', '--evidence', report, '--certs', bundle, '--at', at, '--json'], {});
+    assert.equal(fromBundle.code, 0, fromBundle.stdout);
+    const otherChip = await tcf(['attestation', 'verify', '--type', 'sev-snp', '--evidence', report, '--certs', path.join(SAMPLES_DIR, 'sev-snp/vcek.testcer'), '--at', at, '--json'], {});
+    assert.equal(otherChip.code, 4, otherChip.stdout);
+    const noCerts = await tcf(['attestation', 'verify', '--type', 'sev-snp', '--evidence', report, '--at', at, '--json'], {});
+    assert.equal(noCerts.code, 4);
+    assert.match((JSON.parse(noCerts.stdout) as JsonVerdict).reason, /needs its VCEK/);
+  });
+
   it('refuses a DCAP quote without collateral, naming what is missing', async () => {
     const run = await tcf(['attestation', 'verify', '--type', 'sgx-dcap', '--evidence', SGX_QUOTE, '--at', SGX_AT, '--json'], {});
     assert.equal(run.code, 4);
