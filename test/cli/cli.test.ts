@@ -92,6 +92,18 @@ describe('tcf command line against a real node', () => {
     assert.match(details.stdout, /trusted under the development policy — SIMULATED TEE/);
     const refused = await tcf(['workers', 'show', node.workers[0]!.workerId, '--policy', 'hardware'], env);
     assert.match(refused.stdout, /NOT trusted under the hardware policy: .*SIMULATED TEE/);
+
+    // A policy file pinning the worker's measurement trusts it; one pinning other code refuses it, saying so.
+    const pinned = path.join(home, 'pinned-policy.json');
+    fs.writeFileSync(pinned, JSON.stringify({ acceptedTypes: ['simulated'], measurements: { simulated: [shown.verdict?.measurement] } }));
+    const trusted = JSON.parse((await tcf(['workers', 'show', node.workers[0]!.workerId, '--json', '--policy', pinned], env)).stdout) as { trusted: boolean };
+    assert.equal(trusted.trusted, true);
+    const other = path.join(home, 'other-policy.json');
+    fs.writeFileSync(other, JSON.stringify({ acceptedTypes: ['simulated'], measurements: { simulated: ['00'.repeat(32)] } }));
+    const elsewhere = await tcf(['workers', 'show', node.workers[0]!.workerId, '--policy', other], env);
+    assert.match(elsewhere.stdout, /NOT trusted under the .*other-policy.json policy: measurement [0-9a-f]{64} is not in the policy's allowed measurements/);
+    const submitted = await tcf(['submit', '--workload', 'echo-result', '--in', 'x', '--policy', other], env);
+    assert.equal(submitted.code, 4, submitted.stderr);
   });
 
   it('submit prints the verified, decrypted result (human and --json)', async () => {
@@ -179,7 +191,7 @@ describe('tcf command line against a real node', () => {
     assert.equal(missing.stdout, '');
     const badPolicy = await tcf(['workers', 'list', '--policy', 'lenient'], env);
     assert.equal(badPolicy.code, 2);
-    assert.match(badPolicy.stderr, /--policy must be development or hardware/);
+    assert.match(badPolicy.stderr, /--policy must be development, hardware or a policy file; cannot read "lenient"/);
     const noSecrets = await tcf(['result', 'ab'.repeat(32)], env);
     assert.equal(noSecrets.code, 2);
     assert.match(noSecrets.stderr, /no saved secrets for work order/);
