@@ -18,7 +18,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bindingReportData, type BoundIdentity } from './binding.js';
 import { parseDcapQuote } from './dcap.js';
-import type { HardwareEvidence, HardwareEvidenceSource } from './provider.js';
+import { writePseudoFile, type HardwareEvidence, type HardwareEvidenceSource } from './evidence-source.js';
 
 /** Quotes read back with another report data before the provider gives up. */
 export const GRAMINE_QUOTE_ATTEMPTS = 3;
@@ -80,17 +80,9 @@ function readAttestationType(directory: string): string {
   }
 }
 
-/** One write of exactly 64 bytes, without truncating: the pseudo-file takes the report data in one write. */
 async function writeReportData(file: string, reportData: Buffer): Promise<void> {
   try {
-    const handle = await fs.promises.open(file, fs.constants.O_WRONLY);
-    try {
-      const { bytesWritten } = await handle.write(reportData, 0, reportData.length, null);
-      if (bytesWritten !== reportData.length) throw new Error(`wrote ${bytesWritten} of ${reportData.length} bytes`);
-    } finally {
-      // Gramine may take a pseudo-file's value when it is closed, so a refusal can come from close.
-      await handle.close();
-    }
+    await writePseudoFile(file, reportData);
   } catch (error) {
     throw new Error(`cannot write the report data to ${file}: ${(error as Error).message}`);
   }

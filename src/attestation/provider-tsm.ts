@@ -29,7 +29,7 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { bindingReportData, REPORT_DATA_LENGTH, type BoundIdentity } from './binding.js';
 import { parseDcapQuote } from './dcap.js';
-import type { HardwareEvidence, HardwareEvidenceSource } from './provider.js';
+import { writePseudoFile, type HardwareEvidence, type HardwareEvidenceSource } from './evidence-source.js';
 import { parseSnpCertificateTable } from './sev-snp.js';
 
 /** Requests spoiled by a concurrent writer before the provider gives up. */
@@ -212,20 +212,10 @@ async function readGeneration(entry: string): Promise<bigint> {
   return BigInt(text);
 }
 
-/**
- * One open, one write, one close, without truncating. configfs hands a binary attribute's value to the
- * driver when the file is closed and drops the driver's error there, so a refused inblob write shows
- * only as a generation that did not move.
- */
+/** A refused inblob write shows only as a generation that did not move (evidence-source.ts says why). */
 async function writeAttribute(file: string, value: Buffer): Promise<void> {
   try {
-    const handle = await fs.promises.open(file, fs.constants.O_WRONLY);
-    try {
-      const { bytesWritten } = await handle.write(value, 0, value.length, null);
-      if (bytesWritten !== value.length) throw new Error(`wrote ${bytesWritten} of ${value.length} bytes`);
-    } finally {
-      await handle.close();
-    }
+    await writePseudoFile(file, value);
   } catch (error) {
     throw new Error(`configfs-tsm: cannot write ${file}: ${(error as Error).message}`);
   }

@@ -21,7 +21,8 @@
 import fs from 'node:fs';
 import type { BoundIdentity } from './binding.js';
 import { parseDcapCollateral, type DcapCollateral } from './dcap.js';
-import { encodeEvidenceEnvelope, type HardwareEvidenceType } from './envelope.js';
+import { encodeEvidenceEnvelope } from './envelope.js';
+import type { HardwareEvidence, HardwareEvidenceSource } from './evidence-source.js';
 import { PccsCollateralSource } from './pccs.js';
 import { GramineEvidenceSource } from './provider-gramine.js';
 import { ConfigfsTsmEvidenceSource } from './provider-tsm.js';
@@ -53,22 +54,6 @@ export interface EvidenceProviderSettings {
 
 /** The collateral to publish beside a DCAP quote, or undefined when the worker ships none. */
 export type DcapCollateralSupplier = (quote: Buffer) => Promise<DcapCollateral | undefined>;
-
-/** What a TEE gave for one request, checked to bind the identity asked for, before collateral is attached. */
-export interface HardwareEvidence {
-  type: Extract<HardwareEvidenceType, 'sgx-dcap' | 'tdx' | 'sev-snp'>;
-  /** The quote or report as the TEE produced it. */
-  evidence: Buffer;
-  /** SEV-SNP: PEM VCEK, then ASK and ARK. */
-  certificates?: string;
-}
-
-/** A TEE interface (Gramine's /dev/attestation, configfs-tsm) as the hardware provider reads it. */
-export interface HardwareEvidenceSource {
-  readonly description: string;
-  read(identity: BoundIdentity): Promise<HardwareEvidence>;
-  close(): Promise<void>;
-}
 
 class SimulatedEvidenceProvider implements EvidenceProvider {
   readonly description = 'simulated';
