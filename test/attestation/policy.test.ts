@@ -4,11 +4,18 @@
  * on real evidence, on verdicts built here where it cannot (a debug or revoked platform).
  */
 import assert from 'node:assert/strict';
+import crypto from 'node:crypto';
 import { describe, it } from 'node:test';
 import { parseDcapCollateral, verifyDcapQuote } from '../../src/attestation/dcap.ts';
 import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, parseTrustPolicy, policyRefusals, PolicyError, type TrustPolicy } from '../../src/attestation/policy.ts';
 import { emptyVerdict, type Verdict } from '../../src/attestation/verdict.ts';
+import { verifyEvidence } from '../../src/attestation/verify.ts';
+import fs from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { readSample } from '../helpers/attestation-samples.ts';
+
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/attestation');
 
 const SGX_AT = new Date('2025-06-20T00:00:00Z');
 const sgxVerdict = verifyDcapQuote(readSample('sgx-dcap/sgx_quote'), parseDcapCollateral(readSample('sgx-dcap/sgx_quote_collateral.json').toString()), { at: SGX_AT });
@@ -151,4 +158,27 @@ describe('policy rules on verdicts', () => {
     const reasons = policyRefusals(verdict({ debug: true, tcbStatus: 'OutOfDate', advisoryIds: ['INTEL-SA-1'] }), { ...acceptAnySgx, measurements: { 'sgx-dcap': ['00'] }, allowedAdvisoryIds: [] }, at);
     assert.equal(reasons.length, 4, reasons.join('\n'));
   });
+});
+
+describe('real debug evidence', () => {
+  // Each genuine at its own time, each from a TEE whose memory the host could read.
+  const debugSamples: [string, Verdict][] = [
+    ['the AWS Nitro debug-mode document', verifyEvidence('nitro', { evidence: Buffer.from(readSample('nitro/nitro_attestation_debug.b64').toString().trim(), 'base64') }, { at: new Date('2024-09-07T14:38:06.508Z') })],
+    [
+      "go-sev-guest's SEV-SNP report (POLICY debug bit set)",
+      verifyEvidence('sev-snp', { evidence: readSample('sev-snp/attestation.bin'), certificates: Buffer.concat([Buffer.from(new crypto.X509Certificate(readSample('sev-snp/vcek.testcer')).toString()), readSample('sev-snp/milan.testcer')]) }, { at: new Date('2023-01-01T00:00:00Z') }),
+    ],
+    ["Avalon's IAS report (a debug enclave)", verifyEvidence('ias', { evidence: fs.readFileSync(path.join(FIXTURES, 'ias-avalon-report.json')) }, { at: new Date('2018-07-11T20:00:00Z') })],
+  ];
+  for (const [name, judged] of debugSamples) {
+    it(`${name} is genuine, and refused as debug by every built-in policy and by a policy file that does not allow debug`, () => {
+      assert.equal(judged.verified, true, judged.reason);
+      assert.equal(judged.debug, true);
+      const at = { at: new Date(judged.judgedAt) };
+      const file = policy({ acceptedTypes: [judged.type], measurements: { [judged.type]: 'any' }, minimumTcbStatus: 'OutOfDateConfigurationNeeded' });
+      for (const strict of [DEVELOPMENT_POLICY, file]) assert.deepEqual(policyRefusals(judged, strict, at).filter((reason) => /debug/.test(reason)).length, 1);
+      assert.ok(policyRefusals(judged, HARDWARE_ONLY_POLICY, at).length > 0);
+      assert.deepEqual(policyRefusals(judged, { ...file, allowDebug: true }, at), []);
+    });
+  }
 });
