@@ -5,14 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
 import { describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
 import { parseDcapCollateral, verifyDcapQuote } from '../../src/attestation/dcap.ts';
 import { DEVELOPMENT_POLICY, HARDWARE_ONLY_POLICY, parseTrustPolicy, policyRefusals, PolicyError, type TrustPolicy } from '../../src/attestation/policy.ts';
 import { emptyVerdict, type Verdict } from '../../src/attestation/verdict.ts';
 import { verifyEvidence } from '../../src/attestation/verify.ts';
-import fs from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { readSample } from '../helpers/attestation-samples.ts';
 
 const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/attestation');
