@@ -48,3 +48,25 @@ export function createLogger(component: string, options: LoggerOptions = {}): Lo
     child: (sub) => createLogger(`${component}/${sub}`, { level, format, write }),
   };
 }
+
+/** Query parameters that carry credentials in connection URLs (libpq's `password`, `sslpassword`, tokens, keys). */
+const SECRET_PARAMETER = /pass|secret|token|key/i;
+
+/**
+ * A connection URL fit for a log line: the password in its user info and every query parameter that
+ * names a credential are replaced by `***`. A string that is not a URL is reduced to its scheme, since
+ * nothing in it can be told apart from a secret.
+ */
+export function redactUrl(text: string): string {
+  let url: URL;
+  try {
+    url = new URL(text);
+  } catch {
+    return text.includes(':') ? `${text.slice(0, text.indexOf(':'))}:***` : '***';
+  }
+  // An opaque "scheme:anything" parses as a URL too, with nothing an operator could tell from a secret.
+  if (!url.host) return `${url.protocol}***`;
+  if (url.password) url.password = '***';
+  for (const name of [...url.searchParams.keys()]) if (SECRET_PARAMETER.test(name)) url.searchParams.set(name, '***');
+  return url.toString().replace(/%2A%2A%2A/g, '***');
+}

@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { libsecp256k1 } from '../crypto/libsecp256k1.js';
-import { createLogger, type Logger } from '../log/index.js';
+import { createLogger, redactUrl, type Logger } from '../log/index.js';
 import { Listener } from '../listener/server.js';
 import { EnclaveManager } from '../manager/manager.js';
 import { TcsService } from '../service/service.js';
@@ -95,8 +95,4 @@ async function postNotice(uri: string, workOrderId: string, log: Logger): Promis
   } catch (error) {
     log.warn('could not notify the requester; it can still poll', { workOrderId, error: (error as Error).message });
   }
-}
-
-function redactUrl(url: string): string {
-  return url.replace(/\/\/([^:@/]+):[^@/]*@/, '//$1:***@');
 }
