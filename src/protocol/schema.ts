@@ -50,6 +50,9 @@ export function string(options: StringOptions = {}): Schema<string> {
     if (value.length < minLength) fail(path, minLength === 1 ? 'must not be empty' : `must be at least ${minLength} characters`);
     if (value.length > maxLength) fail(path, `must be at most ${maxLength} characters, got ${value.length}`);
     if (pattern && !pattern.test(value)) fail(path, `must be ${patternName ?? `a string matching ${pattern}`}`);
+    // No field of the protocol has a use for NUL, and PostgreSQL cannot store it in text or jsonb: refused
+    // here, every store answers the same clear code 2 instead of an internal error from one of them.
+    if (value.includes('\u0000')) fail(path, 'must not contain the NUL character (U+0000)');
     return value;
   });
 }

@@ -375,6 +375,11 @@ describe('method params', () => {
 
   it('an unknown method and a non-2.0 envelope are envelope errors, not parameter errors', () => {
     assert.throws(() => checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkerRegistryLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32601);
+    // PostgreSQL cannot hold NUL in text or jsonb; it answered -32603 before the schema refused it.
+    assert.throws(
+      () => checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkerLookUpNext', params: { workerType: 1, lookUpTag: 'tag\u0000' } }),
+      (error: unknown) => error instanceof TcfError && error.code === 2 && /lookUpTag: must not contain the NUL character/.test(error.message),
+    );
     assert.throws(() => checkCall({ jsonrpc: '1.0', id: 1, method: 'WorkerLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32600);
   });
 
