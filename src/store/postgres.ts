@@ -7,11 +7,14 @@
  * stored; `LISTEN/NOTIFY` wakes managers and listeners in other processes. Migrations run at open,
  * serialised by an advisory lock.
  * Lock order everywhere is work order, then the pending counter, then receipt, so writers never deadlock.
+ * A lost connection (a terminated backend, a restart or failover) costs only the calls in flight on it:
+ * they fail with -32603, the pool opens new connections, and the LISTEN connection comes back by itself.
  */
 import { EventEmitter } from 'node:events';
 import crypto from 'node:crypto';
 import pg from 'pg';
-import { ReceiptStatus } from '../protocol/errors.js';
+import { createLogger, type Logger } from '../log/index.js';
+import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
@@ -152,6 +155,38 @@ const MIGRATIONS: readonly string[] = [
 const MIGRATION_LOCK = 7_415_001;
 const RECONNECT_FIRST_MS = 500;
 const RECONNECT_MAX_MS = 30_000;
+/**
+ * How far before a lost LISTEN connection was noticed the catch-up looks for finished work orders:
+ * finished_at is stamped by the finishing manager's clock, maybe on another host, and a notification
+ * can be lost a moment before the loss shows.
+ */
+const CATCH_UP_MARGIN_MS = 30_000;
+/** Probes an idle connection, so one cut off without a word (a dead host, a dropped route) is noticed. */
+const KEEPALIVE_DELAY_MS = 10_000;
+/** A reconnection of the LISTEN connection that hangs (a silent network) is abandoned and tried again. */
+const LISTEN_CONNECT_TIMEOUT_MS = 10_000;
+
+/** SQLSTATE classes and codes that end the session: connection exceptions and operator intervention. */
+const CONNECTION_LOST_SQLSTATE = /^(08|57P0)/;
+const CONNECTION_LOST_ERRNO = new Set(['ECONNRESET', 'ECONNREFUSED', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENETUNREACH', 'ENOTFOUND', 'EAI_AGAIN']);
+
+/** True when the error says the connection itself is gone, as opposed to one statement failing on a live one. */
+function isConnectionLoss(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const { code, severity } = error as Error & { code?: unknown; severity?: unknown };
+  if (severity === 'FATAL' || severity === 'PANIC') return true;
+  if (typeof code === 'string' && (CONNECTION_LOST_SQLSTATE.test(code) || CONNECTION_LOST_ERRNO.has(code))) return true;
+  // node-postgres's own words for a socket that closed or a client that already saw it close.
+  return /^Connection terminated|not queryable|timeout exceeded when trying to connect/.test(error.message);
+}
+
+/** What a caller is told: the cause goes to the node's log, since database details are not the requester's business. */
+function storeUnavailable(): TcfError {
+  return new TcfError(
+    ErrorCode.INTERNAL_ERROR,
+    'internal error: the store lost its database connection during this call, which may or may not have taken effect; retry it (a work order already recorded answers that it exists)',
+  );
+}
 
 interface WorkOrderRow {
   work_order_id: string;
@@ -195,6 +230,8 @@ export interface PostgresStoreOptions {
   /** Where TCF's tables live (created if absent). Several TCF deployments can share one database this way. */
   schema?: string;
   poolSize?: number;
+  /** Where lost connections are reported (one WARN each); default a logger of its own on stderr. */
+  log?: Logger;
 }
 
 export class PostgresStore implements Store {
@@ -203,11 +240,20 @@ export class PostgresStore implements Store {
   private listener: pg.Client | undefined;
   private reconnectTimer: NodeJS.Timeout | undefined;
   private closing = false;
+  /** Set once open: until then a failure to connect is the opener's to see as it is, not a call's -32603. */
+  private serving = false;
+  /** Connections already reported lost: a dead one can raise several errors, and the log gets one line. */
+  private readonly reportedLost = new WeakSet<pg.ClientBase>();
+  /** True from a failed connection attempt until one succeeds, so an outage logs once, not once per call. */
+  private unreachable = false;
+  /** When the LISTEN connection was lost, until a catch-up after reconnecting has covered that gap. */
+  private eventsLostAt: number | undefined;
 
   private constructor(
     private readonly pool: pg.Pool,
     private readonly schema: string,
     private readonly connectionString: string,
+    private readonly log: Logger,
   ) {
     const suffix = crypto.createHash('sha256').update(schema).digest('hex').slice(0, 12);
     this.channels = { submitted: `tcf_submitted_${suffix}`, finished: `tcf_finished_${suffix}` };
@@ -225,19 +271,70 @@ export class PostgresStore implements Store {
       max: options.poolSize ?? 10,
       application_name: `tcf:${schema}`,
       options: `-c search_path=${quoteIdentifier(schema)}`,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
     });
-    // An idle connection that loses its server (restart, failover) is simply replaced by the pool;
-    // the next query reports a real outage. Unhandled, this event would end the process.
+    const store = new PostgresStore(pool, schema, connectionString, options.log ?? createLogger('store'));
+    // A pg client emits 'error' when its connection dies, checked out or idle, and an 'error' nobody
+    // listens to ends the process: every pooled connection gets a listener for its whole life.
+    pool.on('connect', (client) => {
+      store.unreachable = false;
+      client.on('error', (error) => store.connectionLost(client, error));
+    });
+    // The pool's own report of an idle connection's death, already logged by the listener above.
     pool.on('error', () => undefined);
-    const store = new PostgresStore(pool, schema, connectionString);
     try {
       await store.migrate();
       await store.listen();
+      store.serving = true;
     } catch (error) {
       await pool.end();
       throw error;
     }
     return store;
+  }
+
+  private connectionLost(client: pg.ClientBase, error: unknown, connection: 'pooled' | 'events' = 'pooled'): void {
+    if (!this.serving || this.closing || this.reportedLost.has(client)) return;
+    this.reportedLost.add(client);
+    const { code } = error as { code?: unknown };
+    this.log.warn('a PostgreSQL connection was lost; calls in flight on it fail with -32603 and a new connection replaces it', {
+      connection,
+      error: error instanceof Error ? error.message : String(error),
+      ...(typeof code === 'string' ? { code } : {}),
+    });
+  }
+
+  /** Checks a connection out for `work`; a lost connection is reported once and the caller gets -32603. */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    let client: pg.PoolClient;
+    try {
+      client = await this.pool.connect();
+    } catch (error) {
+      if (!this.serving || this.closing || !isConnectionLoss(error)) throw error;
+      if (!this.unreachable) {
+        this.unreachable = true;
+        this.log.warn('cannot connect to PostgreSQL; calls fail with -32603 until it is back', { error: (error as Error).message });
+      }
+      throw storeUnavailable();
+    }
+    let lost: Error | undefined;
+    try {
+      return await work(client);
+    } catch (error) {
+      if (!isConnectionLoss(error)) throw error;
+      lost = error as Error;
+      if (!this.serving) throw error;
+      this.connectionLost(client, error);
+      throw storeUnavailable();
+    } finally {
+      // Handing the error back makes the pool discard the connection rather than reuse it.
+      client.release(lost);
+    }
+  }
+
+  private query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>> {
+    return this.withClient((client) => client.query<R>(text, values));
   }
 
   private async migrate(): Promise<void> {
@@ -257,30 +354,46 @@ export class PostgresStore implements Store {
   }
 
   /**
-   * Connects the client that LISTENs. Notifications sent while it is down are lost, which costs
-   * latency only: idle managers poll the queue anyway, and a waiting listener re-reads the work order
-   * when its wait times out.
+   * Connects the client that LISTENs. When it is lost it comes back with backoff, and once it listens
+   * again a catch-up re-reads what its notifications would have said meanwhile: queued work for idle
+   * managers, and work orders finished since shortly before the loss for waiting listeners.
    */
   private async listen(): Promise<void> {
-    const client = new pg.Client({ connectionString: this.connectionString, application_name: `tcf-events:${this.schema}` });
+    const client = new pg.Client({
+      connectionString: this.connectionString,
+      application_name: `tcf-events:${this.schema}`,
+      keepAlive: true,
+      keepAliveInitialDelayMillis: KEEPALIVE_DELAY_MS,
+      connectionTimeoutMillis: LISTEN_CONNECT_TIMEOUT_MS,
+    });
     client.on('notification', (message) => this.deliver(message));
-    const lost = () => this.listenerLost(client);
-    client.on('error', lost);
-    client.on('end', lost);
+    client.on('error', (error) => this.listenerLost(client, error));
+    client.on('end', () => this.listenerLost(client, new Error('Connection terminated unexpectedly')));
     try {
       await client.connect();
       await client.query(`LISTEN ${this.channels.submitted}; LISTEN ${this.channels.finished}`);
+      // Before it becomes the listener, so a failed catch-up is retried with the next connection.
+      if (this.eventsLostAt !== undefined) await this.catchUp(this.eventsLostAt - CATCH_UP_MARGIN_MS);
     } catch (error) {
       await client.end().catch(() => undefined);
       throw error;
     }
-    if (this.closing) await client.end().catch(() => undefined);
-    else this.listener = client;
+    if (this.closing) {
+      await client.end().catch(() => undefined);
+      return;
+    }
+    this.listener = client;
+    if (this.eventsLostAt !== undefined) {
+      this.log.info('listening for store events again', { downMs: Date.now() - this.eventsLostAt });
+      this.eventsLostAt = undefined;
+    }
   }
 
-  private listenerLost(client: pg.Client): void {
+  private listenerLost(client: pg.Client, error: unknown): void {
     if (this.closing || this.listener !== client) return;
     this.listener = undefined;
+    this.eventsLostAt = Date.now();
+    this.connectionLost(client, error, 'events');
     void client.end().catch(() => undefined);
     this.relisten(RECONNECT_FIRST_MS);
   }
@@ -292,6 +405,16 @@ export class PostgresStore implements Store {
       });
     }, delayMs);
     this.reconnectTimer.unref();
+  }
+
+  /** Raises the events the LISTEN connection may have missed; a repeat of one already heard is harmless. */
+  private async catchUp(finishedSince: number): Promise<void> {
+    const queued = await this.query<{ work_order_id: string; worker_id: string }>(
+      `SELECT DISTINCT ON (worker_id) worker_id, work_order_id FROM work_orders WHERE state = 'queued' ORDER BY worker_id, seq`,
+    );
+    const finished = await this.query<{ work_order_id: string }>('SELECT work_order_id FROM work_orders WHERE finished_at >= $1', [finishedSince]);
+    for (const row of queued.rows) this.events.emit('event', { type: 'submitted', workOrderId: row.work_order_id, workerId: row.worker_id } satisfies StoreEvent);
+    for (const row of finished.rows) this.events.emit('event', { type: 'finished', workOrderId: row.work_order_id } satisfies StoreEvent);
   }
 
   private deliver(message: pg.Notification): void {
@@ -309,19 +432,19 @@ export class PostgresStore implements Store {
     }
   }
 
-  private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    try {
+  private transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
+    return this.withClient(async (client) => {
       await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      throw error;
-    } finally {
-      client.release();
-    }
+      try {
+        const result = await work(client);
+        await client.query('COMMIT');
+        return result;
+      } catch (error) {
+        // On a lost connection the server has rolled back already.
+        if (!isConnectionLoss(error)) await client.query('ROLLBACK').catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   private notify(client: pg.PoolClient, channel: string, payload: object): Promise<unknown> {
@@ -345,7 +468,7 @@ export class PostgresStore implements Store {
   }
 
   async getWorker(workerId: string): Promise<WorkerRecord | undefined> {
-    const result = await this.pool.query<{ record: WorkerRecord }>('SELECT record FROM workers WHERE worker_id = $1', [workerId]);
+    const result = await this.query<{ record: WorkerRecord }>('SELECT record FROM workers WHERE worker_id = $1', [workerId]);
     return result.rows[0]?.record;
   }
 
@@ -353,7 +476,7 @@ export class PostgresStore implements Store {
     const patch: Partial<WorkerRecord> = {};
     if (change.details) patch.details = change.details;
     if (change.status !== undefined) patch.status = change.status;
-    const result = await this.pool.query<{ record: WorkerRecord }>('UPDATE workers SET record = record || $2::jsonb WHERE worker_id = $1 RETURNING record', [workerId, patch]);
+    const result = await this.query<{ record: WorkerRecord }>('UPDATE workers SET record = record || $2::jsonb WHERE worker_id = $1 RETURNING record', [workerId, patch]);
     return result.rows[0]?.record;
   }
 
@@ -367,7 +490,7 @@ export class PostgresStore implements Store {
       afterCursor.push(`${idColumn} > $${pageValues.length}`);
     }
     pageValues.push(limit + 1);
-    const result = await this.pool.query<{ total: string; ids: string[] }>(
+    const result = await this.query<{ total: string; ids: string[] }>(
       `SELECT (SELECT count(*) FROM ${from} ${whereAll([])}) AS total,
               ARRAY(SELECT ${idColumn} FROM ${from} ${whereAll(afterCursor)} ORDER BY ${idColumn} LIMIT $${pageValues.length}) AS ids`,
       pageValues,
@@ -397,7 +520,7 @@ export class PostgresStore implements Store {
   }
 
   async submitWorkOrder(order: NewWorkOrder, limits: { maxPending: number }): Promise<SubmitOutcome> {
-    const result = await this.pool.query<{ outcome: SubmitOutcome }>(
+    const result = await this.query<{ outcome: SubmitOutcome }>(
       'SELECT tcf_submit_work_order($1, $2, $3, $4, $5, $6, $7) AS outcome',
       [order.workOrderId, order.workerId, order.requesterId, order.submittedAt, order.request, limits.maxPending, this.channels.submitted],
     );
@@ -405,19 +528,19 @@ export class PostgresStore implements Store {
   }
 
   async getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined> {
-    const result = await this.pool.query<WorkOrderRow>('SELECT * FROM work_orders WHERE work_order_id = $1', [workOrderId]);
+    const result = await this.query<WorkOrderRow>('SELECT * FROM work_orders WHERE work_order_id = $1', [workOrderId]);
     const row = result.rows[0];
     return row ? toWorkOrder(row) : undefined;
   }
 
   async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
-    const result = await this.pool.query<WorkOrderRow>('SELECT * FROM tcf_claim_work_order($1, $2, $3)', [owner, Date.now() + leaseMs, workerIds ? [...workerIds] : null]);
+    const result = await this.query<WorkOrderRow>('SELECT * FROM tcf_claim_work_order($1, $2, $3)', [owner, Date.now() + leaseMs, workerIds ? [...workerIds] : null]);
     const row = result.rows[0];
     return row ? toWorkOrder(row) : undefined;
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {
-    const result = await this.pool.query(
+    const result = await this.query(
       `UPDATE work_orders SET lease_until = $3 WHERE work_order_id = $1 AND state = 'processing' AND claimed_by = $2`,
       [workOrderId, owner, Date.now() + leaseMs],
     );
@@ -425,7 +548,7 @@ export class PostgresStore implements Store {
   }
 
   async finishWorkOrder(workOrderId: string, owner: string, outcome: WorkOrderOutcome, completionUpdate?: ReceiptUpdate): Promise<boolean> {
-    const result = await this.pool.query<{ finished: boolean }>(
+    const result = await this.query<{ finished: boolean }>(
       'SELECT tcf_finish_work_order($1, $2, $3, $4, $5, $6, $7) AS finished',
       [workOrderId, owner, 'result' in outcome ? 'completed' : 'failed', outcome, completionUpdate ?? null, Date.now(), this.channels.finished],
     );
@@ -453,7 +576,7 @@ export class PostgresStore implements Store {
   }
 
   async pendingCount(): Promise<number> {
-    const result = await this.pool.query<{ count: string }>('SELECT count FROM pending_work_orders');
+    const result = await this.query<{ count: string }>('SELECT count FROM pending_work_orders');
     return Number(result.rows[0]?.count ?? 0);
   }
 
@@ -476,13 +599,13 @@ export class PostgresStore implements Store {
   }
 
   /** False when the work order has no receipt. */
-  private async appendIn(client: pg.PoolClient | pg.Pool, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
+  private async appendIn(client: pg.PoolClient, workOrderId: string, update: ReceiptUpdate): Promise<boolean> {
     const result = await client.query<{ appended: boolean }>('SELECT tcf_append_receipt_update($1, $2) AS appended', [workOrderId, update]);
     return result.rows[0]!.appended;
   }
 
   async getReceipt(workOrderId: string): Promise<StoredReceipt | undefined> {
-    const result = await this.pool.query<{ create_params: ReceiptCreate; updates: ReceiptUpdate[]; current_status: string }>(
+    const result = await this.query<{ create_params: ReceiptCreate; updates: ReceiptUpdate[]; current_status: string }>(
       `SELECT create_params, current_status,
               ARRAY(SELECT body FROM receipt_updates u WHERE u.work_order_id = r.work_order_id ORDER BY position) AS updates
        FROM receipts r WHERE work_order_id = $1`,
@@ -493,7 +616,7 @@ export class PostgresStore implements Store {
   }
 
   async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
-    return (await this.appendIn(this.pool, workOrderId, update)) ? 'appended' : 'no-receipt';
+    return (await this.withClient((client) => this.appendIn(client, workOrderId, update))) ? 'appended' : 'no-receipt';
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {
@@ -527,6 +650,6 @@ export class PostgresStore implements Store {
 
   /** Drops this store's schema and everything in it: for tests that each made their own. */
   async dropSchema(): Promise<void> {
-    await this.pool.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(this.schema)} CASCADE`);
+    await this.query(`DROP SCHEMA IF EXISTS ${quoteIdentifier(this.schema)} CASCADE`);
   }
 }
