@@ -2,7 +2,8 @@
  * A node on PostgreSQL whose database connections are killed under load (pg_terminate_backend of every
  * backend it holds, pooled and LISTEN alike, several times): the process keeps serving, a call whose
  * connection died fails with -32603 and nothing else, and every work order it acknowledged still ends
- * with exactly one outcome and one worker receipt update.
+ * with exactly one outcome and one worker receipt update. And a store whose LISTEN connection was
+ * down while work was submitted and finished raises those events once it listens again.
  *
  * Only terminations: restarting PostgreSQL would also cut the connections of every other test file
  * that shares this server while the suite runs in parallel.
@@ -13,11 +14,13 @@ import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { generateSigningKey, textToHex } from '../../src/crypto/index.js';
 import { receiptCreateParams, TcfClient, type Submission } from '../../src/client/index.js';
+import { createLogger } from '../../src/log/index.js';
 import { ErrorCode } from '../../src/protocol/index.js';
-import { PostgresStore } from '../../src/store/index.js';
+import { PostgresStore, type StoreEvent } from '../../src/store/index.js';
 import { buildWorkOrder } from '../../src/workorder/index.js';
 import { startNodeProcess, tempDir, type NodeProcess } from '../helpers/node-process.js';
 import { POSTGRES_URL, postgresAvailable, testSchema } from '../helpers/postgres.js';
+import { id, newWorkOrder, workerRecord } from '../store/conformance.js';
 
 const availability = await postgresAvailable();
 const CALLERS = 6;
@@ -157,5 +160,60 @@ describe('PostgreSQL connections lost under load', { skip: availability.ok ? fal
     assert.equal(duplicated, 0);
     assert.equal(completedOnce, acknowledged.length);
     assert.doesNotMatch(logs, /Unhandled|handler failed/, 'no unhandled error and no stack per call in the log');
+  });
+});
+
+describe('a LISTEN connection lost while work is submitted and finished', { skip: availability.ok ? false : availability.reason }, () => {
+  it('raises the missed events once it listens again', async (t) => {
+    const schema = testSchema('tcf_pg_catch_up');
+    const store = await PostgresStore.open(`${POSTGRES_URL}?schema=${schema}`, { log: createLogger('test', { level: 'silent' }) });
+    const db = new pg.Client({ connectionString: POSTGRES_URL });
+    await db.connect();
+    t.after(async () => {
+      await db.end();
+      await store.dropSchema();
+      await store.close();
+    });
+    const events: StoreEvent[] = [];
+    store.subscribe((event) => events.push(event));
+    const workerId = id(1);
+    await store.putWorker(workerRecord(1));
+    const eventsConnection = `tcf-events:${schema}`;
+
+    // The writes must fall between the loss and the new LISTEN session, or a notification could reach
+    // them the ordinary way; a round where the session came back first is tried again.
+    let finishedId = '';
+    let queuedId = '';
+    for (let round = 0; ; round += 1) {
+      assert.ok(round < 5, 'the LISTEN connection always came back before the writes; the test proved nothing');
+      const killed = await db.query('SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name = $1', [eventsConnection]);
+      assert.equal(killed.rows[0].n, 1);
+      const finishing = newWorkOrder(2 * round, workerId);
+      const queued = newWorkOrder(2 * round + 1, workerId);
+      assert.equal(await store.submitWorkOrder(finishing, { maxPending: 100 }), 'accepted');
+      const claimed = await store.claimWorkOrder('owner', 60_000, [workerId]);
+      assert.equal(claimed?.workOrderId, finishing.workOrderId);
+      assert.equal(await store.finishWorkOrder(finishing.workOrderId, 'owner', { error: { code: ErrorCode.UNKNOWN_ERROR, message: 'failed on purpose' } }), true);
+      assert.equal(await store.submitWorkOrder(queued, { maxPending: 100 }), 'accepted');
+      const written = (await db.query('SELECT clock_timestamp() AS at')).rows[0].at as Date;
+      let listening: Date | undefined;
+      while (!listening) {
+        const session = await db.query('SELECT backend_start FROM pg_stat_activity WHERE application_name = $1', [eventsConnection]);
+        listening = session.rows[0]?.backend_start as Date | undefined;
+        if (!listening) await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      if (listening > written) {
+        finishedId = finishing.workOrderId;
+        queuedId = queued.workOrderId;
+        break;
+      }
+      // Drain what this round's orders left in the queue so the next round's claim finds its own.
+      await store.claimWorkOrder('drain', 60_000, [workerId]);
+    }
+    const heard = () =>
+      events.some((event) => event.type === 'finished' && event.workOrderId === finishedId) &&
+      events.some((event) => event.type === 'submitted' && event.workOrderId === queuedId && event.workerId === workerId);
+    for (let waited = 0; !heard() && waited < 15_000; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+    assert.ok(heard(), `missed events were not raised; heard ${JSON.stringify(events)}`);
   });
 });
