@@ -5,11 +5,14 @@
  * with exactly one outcome and one worker receipt update. And a store whose LISTEN connection was
  * down while work was submitted and finished raises those events once it listens again.
  *
- * Only terminations: restarting PostgreSQL would also cut the connections of every other test file
- * that shares this server while the suite runs in parallel.
+ * Restarts of PostgreSQL are added when TCF_TEST_POSTGRES_RESTART names a shell command that restarts
+ * the server at TCF_TEST_POSTGRES_URL (for instance `pg_ctlcluster --skip-systemctl-redirect 15 main
+ * restart`). They are off by default: whoever else shares that server would lose their connections too.
  */
 import assert from 'node:assert/strict';
+import { exec } from 'node:child_process';
 import fs from 'node:fs';
+import { promisify } from 'node:util';
 import { after, before, describe, it } from 'node:test';
 import pg from 'pg';
 import { generateSigningKey, textToHex } from '../../src/crypto/index.js';
@@ -25,6 +28,19 @@ import { id, newWorkOrder, workerRecord } from '../store/conformance.js';
 const availability = await postgresAvailable();
 const CALLERS = 6;
 const TERMINATIONS = 5;
+const RESTART_COMMAND = process.env.TCF_TEST_POSTGRES_RESTART;
+const RESTARTS = RESTART_COMMAND ? 3 : 0;
+
+/** One connection per statement, so a restart of the server between two of them costs nothing here. */
+async function sql<T extends pg.QueryResultRow>(text: string, values: unknown[] = []): Promise<T[]> {
+  const client = new pg.Client({ connectionString: POSTGRES_URL });
+  await client.connect();
+  try {
+    return (await client.query<T>(text, values)).rows;
+  } finally {
+    await client.end();
+  }
+}
 
 type Answer = { result?: unknown; error?: { code: number; message: string } };
 
@@ -58,7 +74,6 @@ describe('PostgreSQL connections lost under load', { skip: availability.ok ? fal
   const storeUrl = `${POSTGRES_URL}?schema=${schema}`;
   const dataDir = tempDir('pg-loss');
   let node: NodeProcess;
-  let db: pg.Client;
 
   before(async () => {
     node = await startNodeProcess({
@@ -66,13 +81,10 @@ describe('PostgreSQL connections lost under load', { skip: availability.ok ? fal
       env: { TCF_ENCLAVE_CLAIM_LEASE_MS: '3000', TCF_ENCLAVE_WORK_ORDER_TIMEOUT_MS: '2000', TCF_LOG_LEVEL: 'warn' },
       args: ['--store', storeUrl, '--processes', '1'],
     });
-    db = new pg.Client({ connectionString: POSTGRES_URL });
-    await db.connect();
   });
 
   after(async () => {
     await node.stop();
-    await db.end();
     const store = await PostgresStore.open(storeUrl);
     await store.dropSchema();
     await store.close();
@@ -107,12 +119,16 @@ describe('PostgreSQL connections lost under load', { skip: availability.ok ? fal
     const terminated: number[] = [];
     await new Promise((resolve) => setTimeout(resolve, 1_000));
     for (let round = 0; round < TERMINATIONS && alive(); round += 1) {
-      const killed = await db.query(
+      const [killed] = await sql<{ n: number }>(
         `SELECT count(*) FILTER (WHERE pg_terminate_backend(pid))::int AS n FROM pg_stat_activity WHERE application_name IN ($1, $2)`,
         [`tcf:${schema}`, `tcf-events:${schema}`],
       );
-      terminated.push(killed.rows[0].n as number);
+      terminated.push(killed!.n);
       await new Promise((resolve) => setTimeout(resolve, 700));
+    }
+    for (let round = 0; round < RESTARTS && alive(); round += 1) {
+      await promisify(exec)(RESTART_COMMAND!, { timeout: 60_000 });
+      await new Promise((resolve) => setTimeout(resolve, 1_500));
     }
     await new Promise((resolve) => setTimeout(resolve, 1_500));
     loading = false;
@@ -145,7 +161,7 @@ describe('PostgreSQL connections lost under load', { skip: availability.ok ? fal
       }
     }
     const logs = node.logs();
-    t.diagnostic(`backends terminated per round: ${terminated.join(', ')}`);
+    t.diagnostic(`backends terminated per round: ${terminated.join(', ')}; PostgreSQL restarts: ${RESTARTS}`);
     t.diagnostic(`calls ${tally.calls}, failed by code ${JSON.stringify(Object.fromEntries(tally.failuresByCode))}, transport errors ${tally.transportErrors}`);
     t.diagnostic(`acknowledged ${acknowledged.length}, completed once ${completedOnce}, lost ${lost}, duplicated ${duplicated}, crashes ${crashes}`);
     t.diagnostic(`node log: ${(logs.match(/WARN/g) ?? []).length} WARN, ${(logs.match(/ERROR/g) ?? []).length} ERROR lines`);
