@@ -26,7 +26,7 @@ export interface RunningNode {
 export async function startNode(config: NodeConfig, log: Logger = createLogger('tcs')): Promise<RunningNode> {
   fs.mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const storeLocation = config.store || path.join(config.dataDir, 'store');
-  const store = await openStore(storeLocation);
+  const store = await openStore(storeLocation, { log: log.child('store') });
   log.info('store open', { store: config.store ? redactUrl(config.store) : storeLocation, role: config.role, nodeId: config.nodeId });
   // Worker processes inherit the platform and TCF_SECP256K1, so they sign on the same build.
   log.info('crypto libraries', { openssl: process.versions.openssl, libsecp256k1: libsecp256k1().build });
