@@ -204,7 +204,7 @@ export function buildCorpus(): HostileCase[] {
   add({ name: 'WorkerRegister: anonymous caller', body: call('WorkerRegister', { workerId: HEX64('a'), workerType: 1, organizationId: 'aa', applicationTypeId: [], details: { hashingAlgorithm: 'SHA-256', signingAlgorithm: 'SECP256K1', keyEncryptionAlgorithm: 'RSA-OAEP-3072', dataEncryptionAlgorithm: 'AES-GCM-256', workerTypeData: { verificationKey: PEM, encryptionKey: PEM, encryptionKeySignature: '00' } } }), expectCode: 3, expectMessage: 'operator method' });
   add({ name: 'WorkOrderSubmit: unknown worker', body: call('WorkOrderSubmit', submit), expectCode: 2, expectMessage: '^params\\.workerId: worker .* does not exist' });
   add({ name: 'WorkOrderGetResult: unknown work order', body: call('WorkOrderGetResult', { workOrderId: CORPUS_WORK_ORDER_ID }), expectCode: 2, expectMessage: 'does not exist' });
-  add({ name: 'EncryptionKeySet: unknown worker', body: call('EncryptionKeySet', VALID_PARAMS.EncryptionKeySet), expectCode: 2, expectMessage: 'does not exist' });
+  add({ name: 'EncryptionKeySet without the operator token', body: call('EncryptionKeySet', VALID_PARAMS.EncryptionKeySet), expectCode: 3, expectMessage: 'is an operator method' });
 
   const envelope: [string, string, number, string][] = [
     ['empty body', '', -32700, 'not valid UTF-8 JSON'],

@@ -30,7 +30,7 @@ export interface NodeConfig {
     maxSyncWaitMs: number;
     /** Ids per LookUp page. */
     lookUpPageSize: number;
-    /** Bearer token for WorkerRegister/Update/SetStatus; "" disables those methods. */
+    /** Bearer token for WorkerRegister/Update/SetStatus and EncryptionKeySet; "" disables those methods. */
     operatorToken: string;
     /** PEM certificate (chain) and private key files: the listener serves HTTPS. Both "" = plain HTTP. */
     tlsCertFile: string;

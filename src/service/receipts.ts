@@ -11,7 +11,7 @@ import { ErrorCode, LAST_RECEIPT_UPDATE, ReceiptStatus, TcfError, invalidParamet
 import { receiptCreateHash, receiptUpdateHash, workOrderRequestHash } from '../protocol/hashing.js';
 import { canonicalId, sameId } from '../protocol/ids.js';
 import type { LookUpResult, MethodParams, ReceiptRetrieveResult, ReceiptUpdateRetrieveResult, WorkerRecord } from '../protocol/messages.js';
-import type { ReceiptFilter, Store } from '../store/store.js';
+import type { ReceiptFilter, Store, StoredReceipt } from '../store/store.js';
 
 export interface ReceiptPolicy {
   requesterKeyBinding: 'bound' | 'unbound';
@@ -61,16 +61,90 @@ export async function receiptCreate(store: Store, policy: ReceiptPolicy, params:
   }
 }
 
+/**
+ * The receipt status rules (spec receipt status codes; Avalon kept only the first two rows' refusals).
+ * The status that governs is the last spec status (0–4) of the receipt, from its updates or else its
+ * creation; application statuses (above 255) annotate a receipt whose status is not final and govern
+ * nothing, so they cannot launder a transition the table refuses.
+ *
+ *   from PENDING    to PENDING, PROCESSED, COMPLETED, FAILED, REJECTED
+ *   from PROCESSED  to PROCESSED (more updates were expected), COMPLETED
+ *   from FAILED     to REJECTED (the requester's verdict on a failed work order)
+ *   from COMPLETED  nothing: final ("no more updates")
+ *   from REJECTED   nothing: final
+ *
+ * A work order is never run again under its id, so nothing goes back to PENDING once it left it, and a
+ * failed one has no result to call PROCESSED or COMPLETED.
+ */
+const LEGAL_TRANSITIONS: Readonly<Record<number, readonly number[]>> = {
+  [ReceiptStatus.PENDING]: [ReceiptStatus.PENDING, ReceiptStatus.PROCESSED, ReceiptStatus.COMPLETED, ReceiptStatus.FAILED, ReceiptStatus.REJECTED],
+  [ReceiptStatus.PROCESSED]: [ReceiptStatus.PROCESSED, ReceiptStatus.COMPLETED],
+  [ReceiptStatus.FAILED]: [ReceiptStatus.REJECTED],
+  [ReceiptStatus.COMPLETED]: [],
+  [ReceiptStatus.REJECTED]: [],
+};
+
+const STATUS_NAMES: Readonly<Record<number, string>> = {
+  [ReceiptStatus.PENDING]: 'PENDING',
+  [ReceiptStatus.COMPLETED]: 'COMPLETED',
+  [ReceiptStatus.PROCESSED]: 'PROCESSED',
+  [ReceiptStatus.FAILED]: 'FAILED',
+  [ReceiptStatus.REJECTED]: 'REJECTED',
+};
+
+function isSpecStatus(status: number): boolean {
+  return status <= ReceiptStatus.REJECTED;
+}
+
+function governingStatus(receipt: StoredReceipt): number {
+  for (let index = receipt.updates.length - 1; index >= 0; index -= 1) {
+    const status = receipt.updates[index]!.updateType;
+    if (isSpecStatus(status)) return status;
+  }
+  return isSpecStatus(receipt.create.receiptCreateStatus) ? receipt.create.receiptCreateStatus : ReceiptStatus.PENDING;
+}
+
+/** Refuses an update the receipt already holds, or a status the table above does not allow from where the receipt stands. */
+function checkFreshAndLegal(receipt: StoredReceipt, params: MethodParams<'WorkOrderReceiptUpdate'>): void {
+  // The signature covers only workOrderId, updateType and updateData, and ECDSA signatures are malleable,
+  // so a replay is recognised by what was signed and by whom, not by the signature's bytes.
+  const replayed = receipt.updates.some(
+    (update) => sameId(update.updaterId, params.updaterId) && update.updateType === params.updateType && update.updateData === params.updateData,
+  );
+  if (replayed) {
+    throw invalidParameter('params.updateSignature', 'this update (same updater, updateType and updateData) is already on the receipt; a replayed update is refused (vary updateData for a new one)');
+  }
+  const from = governingStatus(receipt);
+  const allowed = LEGAL_TRANSITIONS[from] ?? [];
+  if (allowed.length === 0) throw invalidParameter('params.updateType', `the receipt is ${STATUS_NAMES[from]}, a final status, and takes no more updates`);
+  if (isSpecStatus(params.updateType) && !allowed.includes(params.updateType)) {
+    throw invalidParameter(
+      'params.updateType',
+      `a ${STATUS_NAMES[from]} receipt cannot become ${STATUS_NAMES[params.updateType]}; from ${STATUS_NAMES[from]} only ${allowed.map((status) => STATUS_NAMES[status]).join(', ')} or an application status`,
+    );
+  }
+}
+
+/** Conflicting appends (another update got in between read and write) are checked again from a fresh read this many times. */
+const APPEND_ATTEMPTS = 5;
+
 export async function receiptUpdate(store: Store, policy: ReceiptPolicy, params: MethodParams<'WorkOrderReceiptUpdate'>): Promise<void> {
   const workOrderId = canonicalId(params.workOrderId);
-  const receipt = await store.getReceipt(workOrderId);
-  if (!receipt) throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} has no receipt`);
-  if (receipt.currentStatus === ReceiptStatus.COMPLETED) throw invalidParameter('params.updateType', 'the receipt is COMPLETED and takes no more updates');
-  const backwards: number[] = [ReceiptStatus.PENDING, ReceiptStatus.FAILED, ReceiptStatus.REJECTED];
-  if (receipt.currentStatus === ReceiptStatus.PROCESSED && backwards.includes(params.updateType)) {
-    throw invalidParameter('params.updateType', 'a PROCESSED receipt cannot go back to PENDING, FAILED or REJECTED');
-  }
   if (!isKnownStatus(params.updateType)) throw invalidParameter('params.updateType', 'must be 0–4 or an application status above 255');
+  for (let attempt = 1; ; attempt += 1) {
+    const receipt = await store.getReceipt(workOrderId);
+    if (!receipt) throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} has no receipt`);
+    checkFreshAndLegal(receipt, params);
+    if (attempt === 1) await checkUpdateSignature(store, policy, receipt, params);
+    // Appended only if no other update got in since this read, so the checks above hold for what is written.
+    const appended = await store.appendReceiptUpdate(workOrderId, params, receipt.updates.length);
+    if (appended === 'appended') return;
+    if (appended === 'no-receipt') throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} has no receipt`);
+    if (attempt >= APPEND_ATTEMPTS) throw new TcfError(ErrorCode.BUSY, 'the receipt is being updated by other calls; try again');
+  }
+}
+
+async function checkUpdateSignature(store: Store, policy: ReceiptPolicy, receipt: StoredReceipt, params: MethodParams<'WorkOrderReceiptUpdate'>): Promise<void> {
   const worker = await store.getWorker(canonicalId(receipt.create.workerId));
   const algorithm = algorithmOf(params.signatureRules, worker);
   const key = parseKey(params.receiptVerificationKey, 'params.receiptVerificationKey');
@@ -88,7 +162,6 @@ export async function receiptUpdate(store: Store, policy: ReceiptPolicy, params:
   if (!ecdsaVerifyDigest(key, receiptUpdateHash(params, algorithm), base64ToBytes(params.updateSignature))) {
     throw new TcfError(ErrorCode.INVALID_SIGNATURE, 'params.updateSignature: does not verify over the update with receiptVerificationKey');
   }
-  await store.appendReceiptUpdate(workOrderId, params);
 }
 
 export async function receiptRetrieve(store: Store, params: MethodParams<'WorkOrderReceiptRetrieve'>): Promise<ReceiptRetrieveResult> {

@@ -39,7 +39,13 @@ export interface CallContext {
   operator: boolean;
 }
 
-const ADMIN_METHODS = new Set(['WorkerRegister', 'WorkerUpdate', 'WorkerSetStatus']);
+/**
+ * Operator-only over JSON-RPC. EncryptionKeySet is among them: a worker's own rotation is made by its
+ * node's manager, which installs the key directly (applyEncryptionKeySet), so a call from outside has
+ * no legitimate author but the operator; an announcement, public through EncryptionKeyGet, cannot be
+ * replayed by anyone else.
+ */
+const ADMIN_METHODS = new Set(['WorkerRegister', 'WorkerUpdate', 'WorkerSetStatus', 'EncryptionKeySet']);
 
 export const PENDING_MESSAGE = 'Work order is computing. Please query for WorkOrderGetResult to view the result';
 

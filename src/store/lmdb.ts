@@ -19,6 +19,8 @@ import { ReceiptStatus } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
+  KeyAnnouncement,
+  KeyAnnouncementOutcome,
   NewWorkOrder,
   Page,
   ReceiptFilter,
@@ -93,6 +95,8 @@ export class LmdbStore implements Store {
   private readonly receipts: Database<StoredReceipt, string>;
   private readonly receiptIndex: Database<true, IndexKey>;
   private readonly counters: Database<number, string>;
+  /** Every encryption-key nonce and key fingerprint a worker ever announced: [workerId, 'nonce' | 'key', value]. */
+  private readonly keyHistory: Database<true, [string, string, string]>;
   private readonly events = new EventEmitter();
   /** The claims in flight, by work order id. */
   private readonly claims = new Map<string, Claim>();
@@ -126,6 +130,7 @@ export class LmdbStore implements Store {
     this.receipts = this.root.openDB({ name: 'receipts' });
     this.receiptIndex = this.root.openDB({ name: 'receipt-index' });
     this.counters = this.root.openDB({ name: 'meta' });
+    this.keyHistory = this.root.openDB({ name: 'worker-key-history' });
     this.events.setMaxListeners(0);
     this.requeueLegacyClaims();
   }
@@ -226,6 +231,27 @@ export class LmdbStore implements Store {
     });
     this.workerCache.delete(workerId);
     return updated;
+  }
+
+  async announceEncryptionKey(
+    workerId: string,
+    change: { expectedSignature: string; fresh: KeyAnnouncement; retired: { nonce?: string; keyFingerprint: string }; details: WorkerDetails },
+  ): Promise<KeyAnnouncementOutcome> {
+    const outcome = await this.commit((): KeyAnnouncementOutcome => {
+      const current = this.workers.get(workerId);
+      if (!current) return 'no-worker';
+      if (current.details.workerTypeData.encryptionKeySignature !== change.expectedSignature) return 'changed';
+      if (this.keyHistory.doesExist([workerId, 'nonce', change.fresh.nonce])) return 'nonce-used';
+      if (this.keyHistory.doesExist([workerId, 'key', change.fresh.keyFingerprint])) return 'key-used';
+      for (const announcement of [change.retired, change.fresh]) {
+        if (announcement.nonce !== undefined) this.keyHistory.putSync([workerId, 'nonce', announcement.nonce], true);
+        this.keyHistory.putSync([workerId, 'key', announcement.keyFingerprint], true);
+      }
+      this.workers.putSync(workerId, { ...current, details: change.details });
+      return 'applied';
+    });
+    this.workerCache.delete(workerId);
+    return outcome;
   }
 
   async lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page> {
@@ -484,8 +510,14 @@ export class LmdbStore implements Store {
     return this.receipts.get(workOrderId);
   }
 
-  async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
-    return (await this.commit(() => this.appendInTransaction(workOrderId, update))) ? 'appended' : 'no-receipt';
+  async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate, expectedUpdateCount?: number): Promise<'appended' | 'no-receipt' | 'conflict'> {
+    return this.commit(() => {
+      const current = this.receipts.get(workOrderId);
+      if (!current) return 'no-receipt';
+      if (expectedUpdateCount !== undefined && current.updates.length !== expectedUpdateCount) return 'conflict';
+      this.appendInTransaction(workOrderId, update);
+      return 'appended';
+    });
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {

@@ -18,6 +18,8 @@ import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
+  KeyAnnouncement,
+  KeyAnnouncementOutcome,
   NewWorkOrder,
   Page,
   ReceiptFilter,
@@ -150,6 +152,13 @@ const MIGRATIONS: readonly string[] = [
          RETURNING *;
      END IF;
    END $$;`,
+  // Every encryption-key nonce and key a worker ever announced, kept apart from the worker's record so
+  // that a re-registration (which replaces the record) does not make an old announcement acceptable again.
+  `CREATE TABLE worker_key_history (
+     worker_id text COLLATE "C" NOT NULL,
+     kind text NOT NULL CHECK (kind IN ('nonce', 'key')),
+     value text NOT NULL,
+     PRIMARY KEY (worker_id, kind, value));`,
 ];
 
 const MIGRATION_LOCK = 7_415_001;
@@ -480,6 +489,34 @@ export class PostgresStore implements Store {
     return result.rows[0]?.record;
   }
 
+  async announceEncryptionKey(
+    workerId: string,
+    change: { expectedSignature: string; fresh: KeyAnnouncement; retired: { nonce?: string; keyFingerprint: string }; details: WorkerDetails },
+  ): Promise<KeyAnnouncementOutcome> {
+    return this.transaction(async (client): Promise<KeyAnnouncementOutcome> => {
+      const current = await client.query<{ record: WorkerRecord }>('SELECT record FROM workers WHERE worker_id = $1 FOR UPDATE', [workerId]);
+      const record = current.rows[0]?.record;
+      if (!record) return 'no-worker';
+      if (record.details.workerTypeData.encryptionKeySignature !== change.expectedSignature) return 'changed';
+      const seen = await client.query<{ kind: string }>(
+        `SELECT kind FROM worker_key_history WHERE worker_id = $1 AND ((kind = 'nonce' AND value = $2) OR (kind = 'key' AND value = $3))`,
+        [workerId, change.fresh.nonce, change.fresh.keyFingerprint],
+      );
+      if (seen.rows.some((row) => row.kind === 'nonce')) return 'nonce-used';
+      if (seen.rows.length > 0) return 'key-used';
+      const rows = [change.retired, change.fresh].flatMap((announcement) => [
+        ...(announcement.nonce === undefined ? [] : [['nonce', announcement.nonce]]),
+        ['key', announcement.keyFingerprint],
+      ]);
+      await client.query(
+        'INSERT INTO worker_key_history (worker_id, kind, value) SELECT $1, kind, value FROM unnest($2::text[], $3::text[]) AS h(kind, value) ON CONFLICT DO NOTHING',
+        [workerId, rows.map(([kind]) => kind), rows.map(([, value]) => value)],
+      );
+      await client.query('UPDATE workers SET record = record || $2::jsonb WHERE worker_id = $1', [workerId, { details: change.details }]);
+      return 'applied';
+    });
+  }
+
   /** Counts every match and reads the page after the cursor in one statement, so both see one snapshot. */
   private async page(from: string, conditions: string[], values: unknown[], idColumn: string, after: string | undefined, limit: number): Promise<Page> {
     const whereAll = (extra: string[]) => (conditions.length + extra.length > 0 ? `WHERE ${[...conditions, ...extra].join(' AND ')}` : '');
@@ -615,8 +652,22 @@ export class PostgresStore implements Store {
     return row ? { create: row.create_params, updates: row.updates, currentStatus: Number(row.current_status) } : undefined;
   }
 
-  async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'> {
-    return (await this.withClient((client) => this.appendIn(client, workOrderId, update))) ? 'appended' : 'no-receipt';
+  async appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate, expectedUpdateCount?: number): Promise<'appended' | 'no-receipt' | 'conflict'> {
+    if (expectedUpdateCount === undefined) return (await this.withClient((client) => this.appendIn(client, workOrderId, update))) ? 'appended' : 'no-receipt';
+    // One statement: the count is compared under the receipt's row lock, so of two appends checked
+    // against the same receipt only one gets in.
+    const result = await this.query<{ outcome: 'appended' | 'no-receipt' | 'conflict' }>(
+      `WITH counted AS (
+         UPDATE receipts SET update_count = update_count + 1, current_status = ($2::jsonb->>'updateType')::bigint
+         WHERE work_order_id = $1 AND update_count = $3 RETURNING update_count),
+       appended AS (
+         INSERT INTO receipt_updates (work_order_id, position, body) SELECT $1, update_count, $2 FROM counted RETURNING 1)
+       SELECT CASE WHEN EXISTS (SELECT 1 FROM appended) THEN 'appended'
+                   WHEN EXISTS (SELECT 1 FROM receipts WHERE work_order_id = $1) THEN 'conflict'
+                   ELSE 'no-receipt' END AS outcome`,
+      [workOrderId, update, expectedUpdateCount],
+    );
+    return result.rows[0]!.outcome;
   }
 
   async lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page> {

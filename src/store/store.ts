@@ -66,6 +66,15 @@ export interface StoredReceipt {
   currentStatus: number;
 }
 
+/** One encryption-key announcement of a worker: its nonce and the SHA-256 of its key's SPKI DER. */
+export interface KeyAnnouncement {
+  nonce: string;
+  keyFingerprint: string;
+}
+
+/** Why announceEncryptionKey did not install a key; 'changed': the worker's key moved since it was read. */
+export type KeyAnnouncementOutcome = 'applied' | 'no-worker' | 'changed' | 'nonce-used' | 'key-used';
+
 export type StoreEvent =
   | { type: 'submitted'; workOrderId: string; workerId: string }
   /** `outcome` is the recorded outcome when the event comes from this process (LMDB), sparing listeners a read. */
@@ -77,6 +86,18 @@ export interface Store {
   getWorker(workerId: string): Promise<WorkerRecord | undefined>;
   /** Undefined when the worker does not exist. */
   updateWorker(workerId: string, change: { details?: WorkerDetails; status?: number }): Promise<WorkerRecord | undefined>;
+  /**
+   * Installs `details` (which carry a newly announced encryption key) in one commit with the worker's key
+   * history: only while the worker's current encryptionKeySignature is still `expectedSignature` ('changed'
+   * otherwise), and only if neither the nonce nor the key of `fresh` was ever recorded for this worker.
+   * Records `fresh` and `retired` (the announcement it replaces; a key registered without one has no
+   * nonce), so neither can be installed again. The history outlives putWorker: a re-registration does
+   * not make a retired key acceptable again.
+   */
+  announceEncryptionKey(
+    workerId: string,
+    change: { expectedSignature: string; fresh: KeyAnnouncement; retired: { nonce?: string; keyFingerprint: string }; details: WorkerDetails },
+  ): Promise<KeyAnnouncementOutcome>;
   /** Workers matching every given filter field (applicationTypeId: contained in the worker's list), ids after `after`. */
   lookUpWorkers(filter: WorkerFilter, after: string | undefined, limit: number): Promise<Page>;
 
@@ -111,7 +132,11 @@ export interface Store {
   /** 'exists' when the work order already has a receipt. Appends the completion update at once if the work order is finished. */
   createReceipt(receipt: ReceiptCreate): Promise<'created' | 'exists'>;
   getReceipt(workOrderId: string): Promise<StoredReceipt | undefined>;
-  appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate): Promise<'appended' | 'no-receipt'>;
+  /**
+   * 'conflict', and nothing written, when `expectedUpdateCount` is given and the receipt no longer has
+   * that many updates: the caller checked the update against a receipt that has changed since.
+   */
+  appendReceiptUpdate(workOrderId: string, update: ReceiptUpdate, expectedUpdateCount?: number): Promise<'appended' | 'no-receipt' | 'conflict'>;
   lookUpReceipts(filter: ReceiptFilter, after: string | undefined, limit: number): Promise<Page>;
 
   /**

@@ -2,16 +2,18 @@
  * Encryption-key rotation on a real node (in-process node, real worker processes): the worker signs
  * the new key's announcement, EncryptionKeyGet serves it with nonce and signature, requesters keep
  * trusting the worker, and work orders encrypted to the previous key still open. EncryptionKeySet
- * from anyone without the worker's key is refused.
+ * from anyone but the operator is refused, and from the operator too unless the worker signed it.
  */
 import assert from 'node:assert/strict';
 import { after, before, describe, it } from 'node:test';
 import { base64ToBytes, bytesToBase64, ecdsaSignDigest, ecdsaVerifyDigest, generateEncryptionKey, generateSigningKey, textToHex, verifyingKeyFromPem } from '../../src/crypto/index.js';
 import { encryptionKeyAnnouncementHash, ErrorCode } from '../../src/protocol/index.js';
 import type { RunningNode } from '../../src/node/index.js';
-import { RpcCallError, type TcfClient } from '../../src/client/index.js';
+import { JsonRpcClient, RpcCallError, type TcfClient } from '../../src/client/index.js';
 import { buildWorkOrder, openWorkOrderResult } from '../../src/workorder/index.js';
 import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
+
+const OPERATOR_TOKEN = 'keys-test-operator-token';
 
 describe('encryption-key rotation', () => {
   let test: TestNode;
@@ -20,7 +22,7 @@ describe('encryption-key rotation', () => {
   let workerId: string;
 
   before(async () => {
-    test = await startTestNode('keys', { workers: { processesPerWorker: 2 } });
+    test = await startTestNode('keys', { workers: { processesPerWorker: 2 }, listener: { operatorToken: OPERATOR_TOKEN } });
     ({ node, client, workerId } = test);
   });
 
@@ -55,7 +57,8 @@ describe('encryption-key rotation', () => {
     const impostor = generateSigningKey();
     const announcement = { workerId, encryptionKey: generateEncryptionKey(2048).publicKeyPem, encryptionKeyNonce: 'aa'.repeat(16), tag: '' };
     const signature = bytesToBase64(ecdsaSignDigest(impostor.privateKey, encryptionKeyAnnouncementHash(announcement)));
-    await assert.rejects(client.rpc.call('EncryptionKeySet', { ...announcement, signature }), (error: unknown) => error instanceof RpcCallError && error.code === ErrorCode.INVALID_SIGNATURE);
+    const operator = new JsonRpcClient(node.url, { operatorToken: OPERATOR_TOKEN });
+    await assert.rejects(operator.call('EncryptionKeySet', { ...announcement, signature }), (error: unknown) => error instanceof RpcCallError && error.code === ErrorCode.INVALID_SIGNATURE);
     assert.equal((await client.rpc.call('EncryptionKeyGet', { workerId })).encryptionKey, current.encryptionKey);
   });
 });
