@@ -8,6 +8,7 @@ import { hexToBytes, isHex } from '../crypto/encoding.js';
 import { verifyingKeyFromPem } from '../crypto/keys.js';
 import { ecdsaVerifyDigest, type HashingAlgorithm } from '../crypto/primitives.js';
 import { encryptionKeyAnnouncementHash, encryptionKeyHash } from '../protocol/hashing.js';
+import { WorkerStatus, workerStatusName } from '../protocol/errors.js';
 import type { WorkerDetails, WorkerRecord } from '../protocol/messages.js';
 import type { WorkerPublicKeys } from '../workorder/requester.js';
 import { bindingMismatch } from './binding.js';
@@ -81,6 +82,8 @@ export async function judgeWorker(worker: WorkerRecord, policy: TrustPolicy, opt
   }
   if (!encryptionKeySigned(worker.workerId, details)) reasons.push('the encryption key is not signed by the attested verification key');
   if (details.hashingAlgorithm !== 'SHA-256' && details.hashingAlgorithm !== 'SHA3-256') reasons.push(`unsupported hashing algorithm ${details.hashingAlgorithm}`);
+  // Evidence stays valid after an operator retires a worker or declares it compromised; only its status says so.
+  if (worker.status !== WorkerStatus.ACTIVE) reasons.push(`worker status is ${workerStatusName(worker.status)}, not active`);
   return { trusted: reasons.length === 0, reasons, evidence };
 }
 

@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { NodeConfig } from '../config/index.js';
 import { hexToText } from '../crypto/encoding.js';
-import { ErrorCode, WorkerStatus } from '../protocol/errors.js';
+import { ErrorCode, WorkerStatus, workerStatusName } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptUpdate, WorkerRecord } from '../protocol/messages.js';
 import type { Store, StoredWorkOrder, WorkOrderOutcome } from '../store/store.js';
@@ -160,13 +160,29 @@ export class EnclaveManager {
     }
     if (!identity) return;
     this.workers.set(workerId, { name, workerId, identity });
-    await this.store.putWorker(this.workerRecord(workerId, identity, baseInit.policy.requireRequesterSignature));
-    this.log.info('worker registered', {
-      worker: name,
-      workerId,
-      proofDataType: identity.proofDataType,
-      measurement: identity.measurement,
-    });
+    const status = await this.register(this.workerRecord(workerId, identity, baseInit.policy.requireRequesterSignature));
+    const fields = { worker: name, workerId, proofDataType: identity.proofDataType, measurement: identity.measurement };
+    if (status === WorkerStatus.ACTIVE) this.log.info('worker registered', fields);
+    else this.log.warn('worker registered with the status an operator set; it runs no work orders until set ACTIVE again', { ...fields, status: workerStatusName(status) });
+  }
+
+  /**
+   * Publishes a worker's fresh keys and evidence but never its status: only WorkerSetStatus changes
+   * that, so a worker an operator took off line, retired or declared compromised stays so across
+   * restarts. Returns the status it keeps.
+   */
+  private async register(record: WorkerRecord): Promise<number> {
+    const stored = await this.store.getWorker(record.workerId);
+    if (!stored) {
+      await this.store.putWorker(record);
+      return record.status;
+    }
+    if (sameListing(stored, record)) {
+      // Details only, in one write that leaves the status as it is even if it changes meanwhile.
+      return (await this.store.updateWorker(record.workerId, { details: record.details }))?.status ?? stored.status;
+    }
+    await this.store.putWorker({ ...record, status: stored.status });
+    return stored.status;
   }
 
   private workerRecord(workerId: string, identity: WorkerPublicIdentity, signedOnly: boolean): WorkerRecord {
@@ -278,6 +294,13 @@ export class EnclaveManager {
     const { enclave } = this.config;
     const order = await this.store.claimWorkOrder(owner, enclave.claimLeaseMs, [slot.workerId]);
     if (!order) return false;
+    if (order.workerStatus !== WorkerStatus.ACTIVE) {
+      // Claimed only to be failed: the store keeps an OFF_LINE worker's queue waiting, so this worker was
+      // retired or declared compromised, and requesters learn now rather than wait for a result that will not come.
+      const status = order.workerStatus === undefined ? 'not registered' : workerStatusName(order.workerStatus);
+      await this.finish(owner, order, failure(order, ErrorCode.INVALID_PARAMETER, `params.workerId: worker ${order.request.workerId} is ${status}, not active; this work order was not run, submit it to another worker`));
+      return true;
+    }
     if (order.attempts > enclave.maxAttempts) {
       await this.finish(owner, order, failure(order, ErrorCode.WORK_ORDER_UNKNOWN_ERROR, `worker process died ${order.attempts - 1} times while running this work order`));
       return true;
@@ -341,6 +364,16 @@ export class EnclaveManager {
     });
     return slot.restarting;
   }
+}
+
+/** True when a re-registration changes only details, which updateWorker can write without touching the status. */
+function sameListing(stored: WorkerRecord, fresh: WorkerRecord): boolean {
+  return (
+    stored.workerType === fresh.workerType &&
+    stored.organizationId === fresh.organizationId &&
+    stored.applicationTypeId.length === fresh.applicationTypeId.length &&
+    stored.applicationTypeId.every((id, index) => id === fresh.applicationTypeId[index])
+  );
 }
 
 function failure(order: StoredWorkOrder, code: number, message: string): WorkOrderOutcome {

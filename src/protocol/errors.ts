@@ -57,6 +57,11 @@ export function invalidParameter(field: string, problem: string): TcfError {
 /** Worker status values (spec and Avalon SDK). */
 export const WorkerStatus = { ACTIVE: 1, OFF_LINE: 2, DECOMMISSIONED: 3, COMPROMISED: 4 } as const;
 
+/** The spec's name for a worker status, or the number when it names none. */
+export function workerStatusName(status: number): string {
+  return Object.entries(WorkerStatus).find(([, value]) => value === status)?.[0] ?? `unknown status ${status}`;
+}
+
 /** Worker types (spec): TEE, MPC, ZK. */
 export const WorkerType = { TEE_SGX: 1, MPC: 2, ZK: 3 } as const;
 

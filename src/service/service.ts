@@ -121,9 +121,13 @@ export class TcsService {
 
   private async dispatch(call: CheckedCall): Promise<Answer> {
     switch (call.method) {
-      case 'WorkerRegister':
-        await this.store.putWorker({ ...call.params, workerId: canonicalId(call.params.workerId), status: WorkerStatus.ACTIVE });
+      case 'WorkerRegister': {
+        const workerId = canonicalId(call.params.workerId);
+        // A re-registration replaces keys and details but not the status: only WorkerSetStatus changes it.
+        const status = (await this.store.getWorker(workerId))?.status ?? WorkerStatus.ACTIVE;
+        await this.store.putWorker({ ...call.params, workerId, status });
         return generic('Worker registered successfully');
+      }
       case 'WorkerUpdate':
         if (!(await this.store.updateWorker(canonicalId(call.params.workerId), { details: call.params.details }))) throw unknownWorker(call.params.workerId);
         return generic('Worker updated successfully');

@@ -15,10 +15,11 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { open, type Database, type RootDatabase } from 'lmdb';
-import { ReceiptStatus } from '../protocol/errors.js';
+import { ReceiptStatus, WorkerStatus } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
+  ClaimedWorkOrder,
   KeyAnnouncement,
   KeyAnnouncementOutcome,
   NewWorkOrder,
@@ -377,20 +378,31 @@ export class LmdbStore implements Store {
    * among the named workers' queues. Claimed entries are skipped; there are at most as many as lanes.
    */
   private oldestUnclaimed(workerIds: readonly string[] | undefined): string | undefined {
-    return this.oldestUnclaimedQueued(workerIds) ?? this.oldestUnclaimedStaged(workerIds);
+    const claimable = workerIds?.filter((workerId) => this.workerTakesWork(workerId));
+    return this.oldestUnclaimedQueued(claimable) ?? this.oldestUnclaimedStaged(claimable);
+  }
+
+  /** An OFF_LINE worker's queue waits for it; every other status is claimed (see Store.claimWorkOrder). */
+  private workerTakesWork(workerId: string): boolean {
+    return this.workerStatus(workerId) !== WorkerStatus.OFF_LINE;
+  }
+
+  private workerStatus(workerId: string): number | undefined {
+    return (this.workerCache.get(workerId) ?? this.workers.get(workerId))?.status;
   }
 
   /** Staged submissions come after every queued one: their commits run after those that queued them. */
   private oldestUnclaimedStaged(workerIds: readonly string[] | undefined): string | undefined {
     for (const [workOrderId, row] of this.staged) {
-      if (!this.claims.has(workOrderId) && (!workerIds || workerIds.includes(row.workerId))) return workOrderId;
+      if (this.claims.has(workOrderId)) continue;
+      if (workerIds ? workerIds.includes(row.workerId) : this.workerTakesWork(row.workerId)) return workOrderId;
     }
     return undefined;
   }
 
   private oldestUnclaimedQueued(workerIds: readonly string[] | undefined): string | undefined {
     if (!workerIds) {
-      for (const { value } of this.queue.getRange({})) if (!this.claims.has(value.workOrderId)) return value.workOrderId;
+      for (const { value } of this.queue.getRange({})) if (!this.claims.has(value.workOrderId) && this.workerTakesWork(value.workerId)) return value.workOrderId;
       return undefined;
     }
     let oldest: { queueSeq: number; workOrderId: string } | undefined;
@@ -404,7 +416,7 @@ export class LmdbStore implements Store {
     return oldest?.workOrderId;
   }
 
-  async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
+  async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<ClaimedWorkOrder | undefined> {
     const workOrderId = this.oldestUnclaimed(workerIds);
     if (workOrderId === undefined) return undefined;
     const staged = this.staged.get(workOrderId);
@@ -414,8 +426,9 @@ export class LmdbStore implements Store {
     const attempts = (this.attempts.get(workOrderId) ?? row?.attempts ?? 0) + 1;
     this.claims.set(workOrderId, { owner, leaseUntil });
     this.attempts.set(workOrderId, attempts);
-    if (staged) return { ...staged, state: 'processing', attempts, claimedBy: owner, leaseUntil };
-    return this.withRequest(row!);
+    const order: StoredWorkOrder = staged ? { ...staged, state: 'processing', attempts, claimedBy: owner, leaseUntil } : this.withRequest(row!);
+    const workerStatus = this.workerStatus(order.workerId);
+    return workerStatus === undefined ? order : { ...order, workerStatus };
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {

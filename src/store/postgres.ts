@@ -18,6 +18,7 @@ import { ErrorCode, ReceiptStatus, TcfError } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
 import type {
+  ClaimedWorkOrder,
   KeyAnnouncement,
   KeyAnnouncementOutcome,
   NewWorkOrder,
@@ -159,6 +160,35 @@ const MIGRATIONS: readonly string[] = [
      kind text NOT NULL CHECK (kind IN ('nonce', 'key')),
      value text NOT NULL,
      PRIMARY KEY (worker_id, kind, value));`,
+  // Claims read the worker's status in the statement that picks the work order: an OFF_LINE worker's
+  // queue waits, and the status of any other is returned with the claim, so a manager fails the work of
+  // a decommissioned or compromised worker instead of running it. The old function stays for nodes of
+  // the previous version that share this database during an upgrade.
+  `CREATE FUNCTION tcf_claim_work_order_with_status(p_owner text, p_lease_until bigint, p_worker_ids text[])
+     RETURNS TABLE (claimed work_orders, claimed_worker_status integer)
+   LANGUAGE plpgsql AS $$
+   DECLARE
+     v_work_order_id text;
+     v_status integer;
+   BEGIN
+     PERFORM set_config('synchronous_commit', 'off', true);
+     IF p_worker_ids IS NULL THEN
+       SELECT q.work_order_id, (w.record->>'status')::integer INTO v_work_order_id, v_status
+         FROM work_orders q LEFT JOIN workers w ON w.worker_id = q.worker_id COLLATE "C"
+         WHERE q.state = 'queued' AND (w.record->>'status') IS DISTINCT FROM '2'
+         ORDER BY q.seq LIMIT 1 FOR UPDATE OF q SKIP LOCKED;
+     ELSE
+       SELECT q.work_order_id, (w.record->>'status')::integer INTO v_work_order_id, v_status
+         FROM work_orders q LEFT JOIN workers w ON w.worker_id = q.worker_id COLLATE "C"
+         WHERE q.state = 'queued' AND q.worker_id = ANY(p_worker_ids) AND (w.record->>'status') IS DISTINCT FROM '2'
+         ORDER BY q.seq LIMIT 1 FOR UPDATE OF q SKIP LOCKED;
+     END IF;
+     IF v_work_order_id IS NULL THEN RETURN; END IF;
+     RETURN QUERY WITH taken AS (
+         UPDATE work_orders o SET state = 'processing', attempts = o.attempts + 1, claimed_by = p_owner, lease_until = p_lease_until
+           WHERE o.work_order_id = v_work_order_id RETURNING o)
+       SELECT taken.o, v_status FROM taken;
+   END $$;`,
 ];
 
 const MIGRATION_LOCK = 7_415_001;
@@ -570,10 +600,16 @@ export class PostgresStore implements Store {
     return row ? toWorkOrder(row) : undefined;
   }
 
-  async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined> {
-    const result = await this.query<WorkOrderRow>('SELECT * FROM tcf_claim_work_order($1, $2, $3)', [owner, Date.now() + leaseMs, workerIds ? [...workerIds] : null]);
+  async claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<ClaimedWorkOrder | undefined> {
+    const result = await this.query<WorkOrderRow & { claimed_worker_status: number | null }>(
+      'SELECT (claimed).*, claimed_worker_status FROM tcf_claim_work_order_with_status($1, $2, $3)',
+      [owner, Date.now() + leaseMs, workerIds ? [...workerIds] : null],
+    );
     const row = result.rows[0];
-    return row ? toWorkOrder(row) : undefined;
+    if (!row) return undefined;
+    const order: ClaimedWorkOrder = toWorkOrder(row);
+    if (row.claimed_worker_status !== null) order.workerStatus = row.claimed_worker_status;
+    return order;
   }
 
   async renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean> {

@@ -36,6 +36,12 @@ export interface StoredWorkOrder extends NewWorkOrder {
   finishedAt?: number;
 }
 
+/** A claimed work order with its worker's status as the claim saw it, so a manager never runs work for a worker taken out of service. */
+export interface ClaimedWorkOrder extends StoredWorkOrder {
+  /** Absent when the worker has no record. */
+  workerStatus?: number;
+}
+
 export type SubmitOutcome = 'accepted' | 'duplicate' | 'busy';
 
 export interface WorkerFilter {
@@ -109,11 +115,13 @@ export interface Store {
   getWorkOrder(workOrderId: string): Promise<StoredWorkOrder | undefined>;
   /**
    * Claims the oldest queued work order (FIFO by submission) for `owner` until now + leaseMs, moving it
-   * to 'processing' and incrementing attempts. `workerIds` restricts the claim to those workers. A store
+   * to 'processing' and incrementing attempts. `workerIds` restricts the claim to those workers. Work
+   * orders of a worker whose status is OFF_LINE stay queued, unclaimed, until it is active again; those
+   * of a decommissioned or compromised worker are claimed so that their manager fails them. A store
    * may hand out a submission whose commit is still pending (LMDB does); it then refuses that work
    * order's outcome unless the submission was accepted.
    */
-  claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<StoredWorkOrder | undefined>;
+  claimWorkOrder(owner: string, leaseMs: number, workerIds?: readonly string[]): Promise<ClaimedWorkOrder | undefined>;
   /** Extends a claim; false when `owner` no longer holds it. */
   renewClaim(workOrderId: string, owner: string, leaseMs: number): Promise<boolean>;
   /**
