@@ -178,6 +178,9 @@ const MIGRATIONS: readonly string[] = [
          WHERE q.state = 'queued' AND (w.record->>'status') IS DISTINCT FROM '2'
          ORDER BY q.seq LIMIT 1 FOR UPDATE OF q SKIP LOCKED;
      ELSE
+       -- Off-line workers leave first, so their lanes, woken by every submission, do not scan a queue they cannot take.
+       p_worker_ids := ARRAY(SELECT unnest(p_worker_ids) COLLATE "C" EXCEPT SELECT worker_id FROM workers WHERE record->>'status' = '2');
+       IF cardinality(p_worker_ids) = 0 THEN RETURN; END IF;
        SELECT q.work_order_id, (w.record->>'status')::integer INTO v_work_order_id, v_status
          FROM work_orders q LEFT JOIN workers w ON w.worker_id = q.worker_id COLLATE "C"
          WHERE q.state = 'queued' AND q.worker_id = ANY(p_worker_ids) AND (w.record->>'status') IS DISTINCT FROM '2'
