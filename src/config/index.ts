@@ -44,6 +44,23 @@ export interface NodeConfig {
     requesterRatePerSecond: number;
     /** How many work orders a requester may send in a burst before its rate applies. */
     requesterBurst: number;
+    /** Most calls in one JSON-RPC batch; a longer batch is refused whole (-32600). */
+    maxBatchCalls: number;
+    /**
+     * Most bytes of results in one HTTP answer. Past it, the calls still to answer get -32603
+     * "answer too large" instead of their results, and calls not yet started are not run.
+     */
+    maxAnswerBytes: number;
+    /** A client that takes longer than this to accept the next part of an answer loses its connection. */
+    writeTimeoutMs: number;
+    /** A request (headers and body) must arrive within this, or the connection is closed with 408. */
+    requestTimeoutMs: number;
+    /** A request's headers must arrive within this of the connection or the previous request; at most requestTimeoutMs. */
+    headersTimeoutMs: number;
+    /** An idle keep-alive connection is closed after this. */
+    keepAliveTimeoutMs: number;
+    /** Open connections past which new ones are closed as soon as they are accepted. */
+    maxConnections: number;
   };
   workers: {
     /** One logical worker per name; workerId = hex SHA-256 of the name (as Avalon derives it). */
@@ -106,6 +123,13 @@ export function defaultConfig(): NodeConfig {
       notifyUriPrefixes: [],
       requesterRatePerSecond: 0,
       requesterBurst: 100,
+      maxBatchCalls: 100,
+      maxAnswerBytes: 64 * 1024 * 1024,
+      writeTimeoutMs: 30_000,
+      requestTimeoutMs: 30_000,
+      headersTimeoutMs: 10_000,
+      keepAliveTimeoutMs: 5_000,
+      maxConnections: 1024,
     },
     workers: {
       names: ['tcf-worker-1'],
@@ -217,6 +241,10 @@ function validateConfig(config: NodeConfig): void {
       config.listener.operatorToken === '' || config.listener.tlsCertFile !== '' || isLoopback(config.listener.host),
       'listener.operatorToken: the token would cross the network in clear; serve TLS (listener.tlsCertFile/tlsKeyFile) or listen on loopback behind a TLS proxy',
     ],
+    ...(['maxBatchCalls', 'maxAnswerBytes', 'writeTimeoutMs', 'requestTimeoutMs', 'headersTimeoutMs', 'keepAliveTimeoutMs', 'maxConnections'] as const).map(
+      (key): [boolean, string] => [Number.isSafeInteger(config.listener[key]) && config.listener[key] > 0, `listener.${key}: must be a positive whole number`],
+    ),
+    [config.listener.headersTimeoutMs <= config.listener.requestTimeoutMs, 'listener.headersTimeoutMs: must not exceed listener.requestTimeoutMs'],
     [config.workers.processesPerWorker >= 1, 'workers.processesPerWorker: at least 1'],
     [config.enclave.lanesPerProcess >= 1, 'enclave.lanesPerProcess: at least 1'],
     [[2048, 3072, 4096].includes(config.enclave.rsaBits), 'enclave.rsaBits: 2048, 3072 or 4096'],
