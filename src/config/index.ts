@@ -47,8 +47,8 @@ export interface NodeConfig {
     /** Most calls in one JSON-RPC batch; a longer batch is refused whole (-32600). */
     maxBatchCalls: number;
     /**
-     * Most bytes of results in one HTTP answer. Past it, the calls still to answer get -32603
-     * "answer too large" instead of their results, and calls not yet started are not run.
+     * Most bytes of results in one HTTP answer. A reply that does not fit gets -32603 "answer too
+     * large" instead of its result, and from then on the batch's calls not yet started are not run.
      */
     maxAnswerBytes: number;
     /** A client that takes longer than this to accept the next part of an answer loses its connection. */

@@ -172,7 +172,8 @@ export class Listener {
   /**
    * A batch's encoded replies in call order, within listener.maxAnswerBytes. A reply that does not
    * fit is replaced by an "answer too large" error, and calls not yet started then are not run, so
-   * that neither the answer nor the results held to build it grow past the budget.
+   * that neither the answer nor the results held to build it grow past the budget. The replies are
+   * measured as calls finish, so which of several equal results fit follows their finishing order.
    */
   private async answerBatch(calls: unknown[], operator: boolean): Promise<Buffer[]> {
     const budget = new AnswerBudget(this.limits.maxAnswerBytes);
@@ -299,9 +300,12 @@ class AnswerBudget {
 
   constructor(readonly maxBytes: number) {}
 
-  /** Counts `bytes` (and the separator before them) if they fit; the first reply that does not fit exhausts the budget. */
+  /**
+   * Counts `bytes` (and the separator before them) if they fit. The first reply that does not fit
+   * exhausts the budget: no further call starts, but a call already running keeps its answer if it fits.
+   */
   take(bytes: number): boolean {
-    if (!this.exhausted && this.usedBytes + bytes + 1 <= this.maxBytes) {
+    if (this.usedBytes + bytes + 1 <= this.maxBytes) {
       this.usedBytes += bytes + 1;
       return true;
     }
