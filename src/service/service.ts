@@ -204,14 +204,17 @@ export class TcsService {
       requireRequesterSignature: this.options.requireRequesterSignature || worker.details.requesterSignaturePolicy === 'required',
       requesterKeyBinding: this.options.requesterKeyBinding,
     });
-    if (params.notifyUri && !this.options.notifyUriPrefixes.some((prefix) => params.notifyUri!.startsWith(prefix))) {
+    if (params.notifyUri && !notifyUriAllowed(params.notifyUri, this.options.notifyUriPrefixes)) {
       throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
     }
     if (this.rateLimiter && !this.rateLimiter.take(canonicalId(params.requesterId))) {
       throw new TcfError(ErrorCode.BUSY, `requester ${params.requesterId} is over its limit of ${this.options.requesterRatePerSecond} work orders per second; retry later`, { workOrderId: params.workOrderId });
     }
     const workOrderId = canonicalId(params.workOrderId);
-    if (params.notifyUri) this.notifyUris.set(workOrderId, params.notifyUri);
+    // Only the submission that creates a work order names where its notice goes: a resubmission of the
+    // same id (refused as a duplicate) must not redirect the first requester's notice to itself.
+    const namesNotice = Boolean(params.notifyUri) && !this.notifyUris.has(workOrderId);
+    if (namesNotice) this.notifyUris.set(workOrderId, params.notifyUri!);
     const finished = params.responseTimeoutMSecs > 0 ? this.waitForFinish(workOrderId, Math.min(params.responseTimeoutMSecs, this.options.maxSyncWaitMs)) : undefined;
     const committing = performance.now();
     const accepted = await this.store.submitWorkOrder(
@@ -221,7 +224,7 @@ export class TcsService {
     this.submissionCommits.observeMs(performance.now() - committing);
     if (accepted !== 'accepted') {
       finished?.cancel();
-      if (accepted === 'busy') this.notifyUris.delete(workOrderId);
+      if (namesNotice) this.notifyUris.delete(workOrderId);
       if (accepted === 'duplicate') throw invalidParameter('params.workOrderId', `work order ${params.workOrderId} already exists`);
       throw new TcfError(ErrorCode.BUSY, `the service has ${this.options.maxPendingWorkOrders} work orders pending; retry later`, { workOrderId: params.workOrderId });
     }
@@ -254,6 +257,29 @@ export class TcsService {
     });
     return { promise, cancel: () => wake() };
   }
+}
+
+/**
+ * Whether the operator allowed notices to `uri`: it must start with one of `prefixes` at a boundary, so
+ * `http://127.0.0.1:4455` allows `http://127.0.0.1:4455/hook` but neither port 44556 nor
+ * `http://127.0.0.1:4455.evil.example`. A prefix ending in `/` allows everything below that path; one
+ * ending in `:` (a host with no port) allows any port of that host, and nothing else after it.
+ */
+export function notifyUriAllowed(uri: string, prefixes: readonly string[]): boolean {
+  let parsed: URL;
+  try {
+    parsed = new URL(uri);
+  } catch {
+    return false;
+  }
+  if ((parsed.protocol !== 'http:' && parsed.protocol !== 'https:') || parsed.username || parsed.password) return false;
+  return prefixes.some((prefix) => {
+    if (!prefix || !uri.startsWith(prefix)) return false;
+    const rest = uri.slice(prefix.length);
+    if (prefix.endsWith('/')) return true;
+    if (prefix.endsWith(':')) return /^\d{1,5}(?:[/?#]|$)/.test(rest);
+    return rest === '' || /^[/?#]/.test(rest);
+  });
 }
 
 /**
