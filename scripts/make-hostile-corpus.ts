@@ -197,6 +197,7 @@ export function buildCorpus(): HostileCase[] {
   add({ name: 'WorkerLookUp: workerType 4', body: call('WorkerLookUp', { workerType: 4 }), expectCode: 2, expectMessage: '^params\\.workerType' });
   add({ name: 'WorkerLookUp: organizationId not hex', body: call('WorkerLookUp', { organizationId: 'org' }), expectCode: 2, expectMessage: '^params\\.organizationId' });
   add({ name: 'WorkOrderReceiptUpdateRetrieve: index past 2^32', body: call('WorkOrderReceiptUpdateRetrieve', { workOrderId: CORPUS_WORK_ORDER_ID, updateIndex: 2 ** 32 + 1 }), expectCode: 2, expectMessage: '^params\\.updateIndex' });
+  add({ name: 'id of 2^64 (not exactly representable: it would be echoed changed)', body: '{"jsonrpc":"2.0","id":18446744073709551616,"method":"WorkerLookUp","params":{}}', expectCode: -32600, expectMessage: '^id: must be a string, an integer' });
   // PostgreSQL cannot store NUL in text or jsonb: every string field refuses it with code 2, whatever the store.
   add({ name: 'WorkerLookUpNext: lookUpTag with a NUL byte', body: call('WorkerLookUpNext', { workerType: 1, lookUpTag: 'tag\u0000' }), expectCode: 2, expectMessage: '^params\\.lookUpTag: must not contain the NUL character' });
   add({ name: 'WorkOrderSubmit: notifyUri with a NUL byte', body: call('WorkOrderSubmit', { ...submit, notifyUri: 'http://127.0.0.1/\u0000' }), expectCode: 2, expectMessage: '^params\\.notifyUri: must not contain the NUL character' });

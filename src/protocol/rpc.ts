@@ -20,8 +20,13 @@ export type RpcResponse =
 
 export type CheckedCall = { [M in MethodName]: { id: RpcId; method: M; params: MethodParams<M> } }[MethodName];
 
+/**
+ * A number id must be an integer JavaScript holds exactly (|id| ≤ 2^53 − 1): a larger one, or a fraction,
+ * would be answered with another number than the client sent (2^64 came back as 18446744073709552000),
+ * and the client could not match the answer. JSON-RPC asks for integer ids anyway.
+ */
 export function isRpcId(value: unknown): value is RpcId {
-  return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isFinite(value));
+  return value === null || typeof value === 'string' || (typeof value === 'number' && Number.isSafeInteger(value));
 }
 
 /** The id to answer with: the request's own when it is well-formed, else null (JSON-RPC §5). */
@@ -40,7 +45,7 @@ export function checkCall(request: unknown): CheckedCall {
   }
   const envelope = request as Record<string, unknown>;
   if (envelope.jsonrpc !== '2.0') throw new TcfError(ErrorCode.INVALID_REQUEST, 'jsonrpc: must be "2.0"');
-  if (envelope.id !== undefined && !isRpcId(envelope.id)) throw new TcfError(ErrorCode.INVALID_REQUEST, 'id: must be a string, a number or null');
+  if (envelope.id !== undefined && !isRpcId(envelope.id)) throw new TcfError(ErrorCode.INVALID_REQUEST, 'id: must be a string, an integer within ±(2^53 − 1) or null');
   if (typeof envelope.method !== 'string') throw new TcfError(ErrorCode.INVALID_REQUEST, 'method: must be a string');
   for (const key of Object.keys(envelope)) {
     if (key !== 'jsonrpc' && key !== 'id' && key !== 'method' && key !== 'params') {

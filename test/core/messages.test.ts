@@ -16,6 +16,7 @@ import {
   generateSigningKey,
   METHOD_PARAMS,
   randomBytes,
+  responseId,
   sha256,
   TcfError,
   textToHex,
@@ -375,6 +376,11 @@ describe('method params', () => {
 
   it('an unknown method and a non-2.0 envelope are envelope errors, not parameter errors', () => {
     assert.throws(() => checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkerRegistryLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32601);
+    // 2^64 cannot be held exactly, so it would be answered with another id than the one sent.
+    assert.throws(() => checkCall({ jsonrpc: '2.0', id: 2 ** 64, method: 'WorkerLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32600 && /^id: /.test(error.message));
+    assert.throws(() => checkCall({ jsonrpc: '2.0', id: 1.5, method: 'WorkerLookUp', params: {} }), (error: unknown) => error instanceof TcfError && error.code === -32600);
+    assert.equal(responseId({ jsonrpc: '2.0', id: 2 ** 64, method: 'WorkerLookUp' }), null);
+    assert.equal(responseId({ jsonrpc: '2.0', id: Number.MAX_SAFE_INTEGER, method: 'WorkerLookUp' }), Number.MAX_SAFE_INTEGER);
     // PostgreSQL cannot hold NUL in text or jsonb; it answered -32603 before the schema refused it.
     assert.throws(
       () => checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkerLookUpNext', params: { workerType: 1, lookUpTag: 'tag\u0000' } }),
