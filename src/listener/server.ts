@@ -14,7 +14,7 @@ import { defaultConfig, type NodeConfig } from '../config/index.js';
 import { ErrorCode, TcfError } from '../protocol/errors.js';
 import { checkCall, errorResponse, responseId, type RpcId, type RpcResponse } from '../protocol/rpc.js';
 import type { Logger } from '../log/index.js';
-import type { TcsService } from '../service/service.js';
+import type { CallContext, TcsService } from '../service/service.js';
 import { Metrics } from './metrics.js';
 
 type TransportLimits = Pick<
@@ -151,7 +151,7 @@ export class Listener {
       this.metrics.count('parse_errors');
       return this.sendJson(response, 200, errorResponse(null, { code: ErrorCode.PARSE_ERROR, message: 'request body is not valid UTF-8 JSON' }));
     }
-    const operator = this.isOperator(request);
+    const context: CallContext = { operator: this.isOperator(request), client: request.socket.remoteAddress ?? '' };
     if (Array.isArray(parsed)) {
       const { maxBatchCalls } = this.limits;
       if (parsed.length === 0 || parsed.length > maxBatchCalls) {
@@ -159,12 +159,12 @@ export class Listener {
         const message = `a batch holds 1–${maxBatchCalls} calls (listener.maxBatchCalls); this one holds ${parsed.length}`;
         return this.sendJson(response, 200, errorResponse(null, { code: ErrorCode.INVALID_REQUEST, message }));
       }
-      const replies = await this.answerBatch(parsed, operator);
+      const replies = await this.answerBatch(parsed, context);
       if (replies.length === 0) return sendEmpty(response);
       const parts = [OPEN_BRACKET, ...replies.flatMap((reply, index) => (index === 0 ? [reply] : [COMMA, reply])), CLOSE_BRACKET];
       return this.deliver(response, 200, JSON_TYPE, parts);
     }
-    const answer = await this.answer(parsed, operator);
+    const answer = await this.answer(parsed, context);
     if (!answer) return sendEmpty(response);
     return this.deliver(response, 200, JSON_TYPE, [this.fit(answer, new AnswerBudget(this.limits.maxAnswerBytes))]);
   }
@@ -175,7 +175,7 @@ export class Listener {
    * that neither the answer nor the results held to build it grow past the budget. The replies are
    * measured as calls finish, so which of several equal results fit follows their finishing order.
    */
-  private async answerBatch(calls: unknown[], operator: boolean): Promise<Buffer[]> {
+  private async answerBatch(calls: unknown[], context: CallContext): Promise<Buffer[]> {
     const budget = new AnswerBudget(this.limits.maxAnswerBytes);
     const replies: (Buffer | undefined)[] = new Array(calls.length);
     let next = 0;
@@ -187,7 +187,7 @@ export class Listener {
           replies[index] = this.cutForSize(responseId(call), `the answer reached listener.maxAnswerBytes (${budget.maxBytes} bytes) before this call started, so it was not run`);
           continue;
         }
-        const reply = await this.answer(call, operator);
+        const reply = await this.answer(call, context);
         if (reply) replies[index] = this.fit(reply, budget);
       }
     };
@@ -258,7 +258,7 @@ export class Listener {
   }
 
   /** One call: undefined for a notification (no id), which JSON-RPC answers with nothing. */
-  private async answer(entry: unknown, operator: boolean): Promise<RpcResponse | undefined> {
+  private async answer(entry: unknown, context: CallContext): Promise<RpcResponse | undefined> {
     const started = performance.now();
     const id = responseId(entry);
     let reply: RpcResponse;
@@ -266,7 +266,7 @@ export class Listener {
     try {
       const call = checkCall(entry);
       method = call.method;
-      const outcome = await this.service.call(call, { operator });
+      const outcome = await this.service.call(call, context);
       reply = 'result' in outcome ? { jsonrpc: '2.0', id, result: outcome.result } : { jsonrpc: '2.0', id, error: outcome.error };
     } catch (error) {
       if (!(error instanceof TcfError)) {

@@ -37,6 +37,8 @@ export type Answer = { result: unknown } | { error: RpcErrorObject };
 export interface CallContext {
   /** True when the caller proved it is the node's operator (listener: bearer token). */
   operator: boolean;
+  /** The caller's network address as the listener saw it ('' when unknown): what rate limits key on. */
+  client?: string;
 }
 
 /**
@@ -112,14 +114,14 @@ export class TcsService {
       return { error: { code: ErrorCode.ACCESS_DENIED, message: `${call.method} is an operator method: authenticate with the node's operator token` } };
     }
     try {
-      return await this.dispatch(call);
+      return await this.dispatch(call, context);
     } catch (error) {
       if (error instanceof TcfError) return { error: error.toRpcError() };
       throw error;
     }
   }
 
-  private async dispatch(call: CheckedCall): Promise<Answer> {
+  private async dispatch(call: CheckedCall, context: CallContext): Promise<Answer> {
     switch (call.method) {
       case 'WorkerRegister': {
         const workerId = canonicalId(call.params.workerId);
@@ -141,7 +143,7 @@ export class TcsService {
       case 'WorkerRetrieve':
         return { result: await this.retrieveWorker(call.params.workerId) };
       case 'WorkOrderSubmit':
-        return this.submit(call.params);
+        return this.submit(call.params, context);
       case 'WorkOrderGetResult': {
         const order = await this.store.getWorkOrder(canonicalId(call.params.workOrderId));
         if (!order) throw invalidParameter('params.workOrderId', `work order ${call.params.workOrderId} does not exist`);
@@ -195,7 +197,7 @@ export class TcsService {
    * from public fields) is checked here already, so a forged request is refused before it is stored.
    * Then the result is awaited for up to responseTimeoutMSecs; past that the answer is PENDING.
    */
-  private async submit(params: MethodParams<'WorkOrderSubmit'>): Promise<Answer> {
+  private async submit(params: MethodParams<'WorkOrderSubmit'>, context: CallContext): Promise<Answer> {
     const workerId = canonicalId(params.workerId);
     const worker = await this.store.getWorker(workerId);
     if (!worker) throw invalidParameter('params.workerId', `worker ${params.workerId} does not exist`);
@@ -207,8 +209,17 @@ export class TcsService {
     if (params.notifyUri && !notifyUriAllowed(params.notifyUri, this.options.notifyUriPrefixes)) {
       throw invalidParameter('params.notifyUri', 'this TCS only notifies URIs its operator allowed (listener.notifyUriPrefixes); poll WorkOrderGetResult instead');
     }
-    if (this.rateLimiter && !this.rateLimiter.take(canonicalId(params.requesterId))) {
-      throw new TcfError(ErrorCode.BUSY, `requester ${params.requesterId} is over its limit of ${this.options.requesterRatePerSecond} work orders per second; retry later`, { workOrderId: params.workOrderId });
+    if (this.rateLimiter) {
+      // A requesterId is whatever the caller writes unless a signature under the bound key binding proves
+      // it (the id is then the hash of the key that signed). An unproven id would let one client spread
+      // its work orders over as many buckets as it invents ids, so such a request counts against the
+      // client's address instead.
+      const proven = Boolean(params.requesterSignature) && this.options.requesterKeyBinding === 'bound';
+      const bucket = proven ? `requester ${canonicalId(params.requesterId)}` : `address ${context.client ?? ''}`;
+      if (!this.rateLimiter.take(bucket)) {
+        const who = proven ? `requester ${params.requesterId}` : 'this client address (unsigned work orders are limited by address)';
+        throw new TcfError(ErrorCode.BUSY, `${who} is over its limit of ${this.options.requesterRatePerSecond} work orders per second; retry later`, { workOrderId: params.workOrderId });
+      }
     }
     const workOrderId = canonicalId(params.workOrderId);
     // Only the submission that creates a work order names where its notice goes: a resubmission of the

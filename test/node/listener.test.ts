@@ -159,27 +159,36 @@ describe('listener over HTTP (no enclave manager: work stays pending)', () => {
     assert.equal((await store.getWorker(worker.record.workerId))!.status, 2);
   });
 
-  it('limits each requester to its rate: BUSY (8) past the burst, other requesters unaffected, nothing stored', async () => {
+  it('limits each proven requester to its rate, and unsigned work orders by client address whatever requesterId they name', async () => {
     const limited = new TcsService(store, { maxPendingWorkOrders: 1000, maxSyncWaitMs: 200, lookUpPageSize: 10, requesterKeyBinding: 'bound', requireRequesterSignature: false, notifyUriPrefixes: [], requesterRatePerSecond: 0.01, requesterBurst: 2 });
     // The operator test above took the worker off-line; this one needs it active.
     await store.updateWorker(worker.record.workerId, { status: 1 });
     try {
-      const from = (requesterId: string) => {
+      const unsigned = (requesterId: string) => {
         const params = buildWorkOrder({ worker: worker.keys, workloadId: textToHex('echo-result'), inData: [{ data: 'x' }], requesterId }).params;
         return { params, call: checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkOrderSubmit', params }) };
       };
+      const signed = (signer: ReturnType<typeof generateSigningKey>) =>
+        checkCall({ jsonrpc: '2.0', id: 1, method: 'WorkOrderSubmit', params: buildWorkOrder({ worker: worker.keys, workloadId: textToHex('echo-result'), inData: [{ data: 'x' }], signer }).params });
+      const code = (answer: Awaited<ReturnType<TcsService['call']>>) => ('error' in answer ? answer.error.code : 'result');
+      const attacker = { operator: false, client: '198.51.100.7' };
+
+      // One client inventing a fresh requesterId per work order still has one bucket: its address.
       const codes = [];
-      for (let index = 0; index < 3; index += 1) {
-        const answer = await limited.call(from('ee'.repeat(32)).call, { operator: false });
-        codes.push('error' in answer ? answer.error.code : 'result');
-      }
+      for (const id of ['e1', 'e2', 'e3']) codes.push(code(await limited.call(unsigned(id.repeat(32)).call, attacker)));
       assert.deepEqual(codes, [ErrorCode.PENDING, ErrorCode.PENDING, ErrorCode.BUSY]);
-      const refused = from('ee'.repeat(32));
-      const busy = await limited.call(refused.call, { operator: false });
-      assert.ok('error' in busy && /over its limit/.test(busy.error.message));
-      assert.equal(await store.getWorkOrder(refused.params.workOrderId), undefined);
-      const other = await limited.call(from('ff'.repeat(32)).call, { operator: false });
-      assert.ok('error' in other && other.error.code === ErrorCode.PENDING);
+      const refused = unsigned('e4'.repeat(32));
+      const busy = await limited.call(refused.call, attacker);
+      assert.ok('error' in busy && /client address .* over its limit/.test(busy.error.message));
+      assert.equal(await store.getWorkOrder(refused.params.workOrderId), undefined, 'a refused work order is not stored');
+      assert.equal(code(await limited.call(unsigned('e5'.repeat(32)).call, { operator: false, client: '203.0.113.9' })), ErrorCode.PENDING, 'another client has its own bucket');
+
+      // A signed work order under the bound key binding proves its requesterId: each key has its own bucket.
+      const alice = generateSigningKey();
+      const aliceCodes = [];
+      for (let index = 0; index < 3; index += 1) aliceCodes.push(code(await limited.call(signed(alice), attacker)));
+      assert.deepEqual(aliceCodes, [ErrorCode.PENDING, ErrorCode.PENDING, ErrorCode.BUSY]);
+      assert.equal(code(await limited.call(signed(generateSigningKey()), attacker)), ErrorCode.PENDING);
     } finally {
       limited.close();
     }
