@@ -18,20 +18,21 @@ import { open, type Database, type RootDatabase } from 'lmdb';
 import { ReceiptStatus, WorkerStatus } from '../protocol/errors.js';
 import { canonicalId } from '../protocol/ids.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest } from '../protocol/messages.js';
-import type {
-  ClaimedWorkOrder,
-  KeyAnnouncement,
-  KeyAnnouncementOutcome,
-  NewWorkOrder,
-  Page,
-  ReceiptFilter,
-  Store,
-  StoredReceipt,
-  StoredWorkOrder,
-  StoreEvent,
-  SubmitOutcome,
-  WorkerFilter,
-  WorkOrderOutcome,
+import {
+  RECEIPT_FINAL_STATUSES,
+  type ClaimedWorkOrder,
+  type KeyAnnouncement,
+  type KeyAnnouncementOutcome,
+  type NewWorkOrder,
+  type Page,
+  type ReceiptFilter,
+  type Store,
+  type StoredReceipt,
+  type StoredWorkOrder,
+  type StoreEvent,
+  type SubmitOutcome,
+  type WorkerFilter,
+  type WorkOrderOutcome,
 } from './store.js';
 
 /** An index entry is [field, value, id]; every id with one field value sits in one key range. */
@@ -458,7 +459,7 @@ export class LmdbStore implements Store {
       this.workOrders.putSync(workOrderId, done);
       this.dequeue(row);
       this.counters.putSync(PENDING_KEY, Math.max(0, (this.counters.get(PENDING_KEY) ?? 1) - 1));
-      if (completionUpdate) this.appendInTransaction(workOrderId, completionUpdate);
+      if (completionUpdate) this.appendCompletionInTransaction(workOrderId, completionUpdate);
       return true;
     });
     if (finished) {
@@ -501,7 +502,7 @@ export class LmdbStore implements Store {
       if (this.receipts.doesExist(workOrderId)) return 'exists';
       this.writeReceipt(workOrderId, { create: receipt, updates: [], currentStatus: receipt.receiptCreateStatus }, undefined);
       const update = this.workOrders.get(workOrderId)?.completionUpdate;
-      if (update) this.appendInTransaction(workOrderId, update);
+      if (update) this.appendCompletionInTransaction(workOrderId, update);
       return 'created';
     });
   }
@@ -517,6 +518,12 @@ export class LmdbStore implements Store {
     if (!current) return false;
     this.writeReceipt(workOrderId, { ...current, updates: [...current.updates, update], currentStatus: update.updateType }, current);
     return true;
+  }
+
+  /** The worker's completion update, unless the requester has already closed the receipt (see RECEIPT_FINAL_STATUSES). */
+  private appendCompletionInTransaction(workOrderId: string, update: ReceiptUpdate): void {
+    const current = this.receipts.get(workOrderId);
+    if (current && !RECEIPT_FINAL_STATUSES.includes(current.currentStatus)) this.appendInTransaction(workOrderId, update);
   }
 
   async getReceipt(workOrderId: string): Promise<StoredReceipt | undefined> {

@@ -192,6 +192,31 @@ const MIGRATIONS: readonly string[] = [
            WHERE o.work_order_id = v_work_order_id RETURNING o)
        SELECT taken.o, v_status FROM taken;
    END $$;`,
+  // The worker's completion update is the one receipt update no service check sees: it is appended as
+  // the work order finishes, or when its receipt is created later. Under the receipt's row lock it is
+  // skipped once the requester has closed the receipt (COMPLETED 1, REJECTED 4: store.ts,
+  // RECEIPT_FINAL_STATUSES), so it cannot reopen one closed while the work order was queued.
+  `CREATE FUNCTION tcf_append_completion_update(p_work_order_id text, p_update jsonb) RETURNS boolean
+   LANGUAGE plpgsql AS $$
+   DECLARE v_status bigint;
+   BEGIN
+     SELECT current_status INTO v_status FROM receipts WHERE work_order_id = p_work_order_id FOR UPDATE;
+     IF NOT FOUND OR v_status IN (1, 4) THEN RETURN false; END IF;
+     RETURN tcf_append_receipt_update(p_work_order_id, p_update);
+   END $$;
+   CREATE OR REPLACE FUNCTION tcf_finish_work_order(p_work_order_id text, p_owner text, p_state text, p_outcome jsonb,
+                                                    p_completion_update jsonb, p_finished_at bigint, p_channel text) RETURNS boolean
+   LANGUAGE plpgsql AS $$
+   BEGIN
+     UPDATE work_orders SET state = p_state, outcome = p_outcome, completion_update = p_completion_update,
+                            claimed_by = NULL, lease_until = NULL, finished_at = p_finished_at
+       WHERE work_order_id = p_work_order_id AND state = 'processing' AND claimed_by = p_owner;
+     IF NOT FOUND THEN RETURN false; END IF;
+     UPDATE pending_work_orders SET count = greatest(count - 1, 0);
+     IF p_completion_update IS NOT NULL THEN PERFORM tcf_append_completion_update(p_work_order_id, p_completion_update); END IF;
+     PERFORM pg_notify(p_channel, json_build_object('workOrderId', p_work_order_id)::text);
+     RETURN true;
+   END $$;`,
 ];
 
 const MIGRATION_LOCK = 7_415_001;
@@ -669,7 +694,7 @@ export class PostgresStore implements Store {
       );
       if (inserted.rowCount === 0) return 'exists';
       const update = order.rows[0]?.completion_update;
-      if (update) await this.appendIn(client, workOrderId, update);
+      if (update) await client.query('SELECT tcf_append_completion_update($1, $2)', [workOrderId, update]);
       return 'created';
     });
   }

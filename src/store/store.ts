@@ -7,7 +7,7 @@
  * Ids: every method takes ids in canonical form (protocol/ids.ts canonicalId: lower-case, no 0x);
  * records keep the spelling the requester sent, since hashes cover it verbatim.
  */
-import type { RpcErrorObject } from '../protocol/errors.js';
+import { ReceiptStatus, type RpcErrorObject } from '../protocol/errors.js';
 import type { ReceiptCreate, ReceiptUpdate, WorkerDetails, WorkerRecord, WorkOrderRequest, WorkOrderResult } from '../protocol/messages.js';
 
 export type WorkOrderState = 'queued' | 'processing' | 'completed' | 'failed';
@@ -154,3 +154,11 @@ export interface Store {
   subscribe(listener: (event: StoreEvent) => void): () => void;
   close(): Promise<void>;
 }
+
+/**
+ * Receipt statuses after which a receipt takes no update (spec: COMPLETED and REJECTED close it). The
+ * service checks every posted update against its full transition table (service/receipts.ts); the
+ * stores check only this, for the one update they append themselves: the worker's completion update,
+ * which must not reopen a receipt its requester closed while the work order was still queued.
+ */
+export const RECEIPT_FINAL_STATUSES: readonly number[] = [ReceiptStatus.COMPLETED, ReceiptStatus.REJECTED];
