@@ -7,28 +7,14 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { generateSigningKey } from '../../src/crypto/index.js';
 import { ReceiptStatus } from '../../src/protocol/index.js';
 import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
 import { PROJECT_ROOT, tempDir } from '../helpers/node-process.js';
-import { POSTGRES_URL, postgresAvailable, testSchema } from '../helpers/postgres.js';
+import { storesUnderTest } from '../helpers/postgres.js';
 
 const LAST_UPDATE = 0xffffffff;
-const postgres = await postgresAvailable();
-const SCHEMA = testSchema('tcf_receipt_closed');
-const stores: { name: string; store?: string; skip?: string }[] = [
-  { name: 'LMDB' },
-  postgres.ok ? { name: 'PostgreSQL', store: `${POSTGRES_URL}?schema=${SCHEMA}` } : { name: 'PostgreSQL', skip: postgres.reason },
-];
-
-after(async () => {
-  if (!postgres.ok) return;
-  const db = new pg.Client({ connectionString: POSTGRES_URL });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  await db.end();
-});
+const stores = await storesUnderTest('tcf_receipt_closed');
 
 for (const { name, store, skip } of stores) {
   describe(`a receipt closed before its work order finishes (${name})`, { skip }, () => {

@@ -6,14 +6,13 @@
 import assert from 'node:assert/strict';
 import crypto from 'node:crypto';
 import { after, before, describe, it } from 'node:test';
-import pg from 'pg';
 import { bytesToBase64, ecdsaSignDigest, generateEncryptionKey, generateSigningKey, textToHex, type SigningKeyPair } from '../../src/crypto/index.js';
 import { encryptionKeyAnnouncementHash, ErrorCode, ReceiptStatus } from '../../src/protocol/index.js';
 import type { EncryptionKeySet } from '../../src/protocol/messages.js';
 import { JsonRpcClient, RpcCallError, type TcfClient } from '../../src/client/index.js';
 import { buildWorkOrder } from '../../src/workorder/index.js';
 import { startTestNode, type TestNode } from '../helpers/in-process-node.js';
-import { POSTGRES_URL, postgresAvailable, testSchema } from '../helpers/postgres.js';
+import { storesUnderTest } from '../helpers/postgres.js';
 
 const OPERATOR_TOKEN = 'replay-test-operator-token';
 const LAST_UPDATE = 0xffffffff;
@@ -27,20 +26,7 @@ function signedAnnouncement(workerId: string, signer: SigningKeyPair, encryption
   return { ...announcement, signature: bytesToBase64(ecdsaSignDigest(signer.privateKey, encryptionKeyAnnouncementHash(announcement))) };
 }
 
-const postgres = await postgresAvailable();
-const SCHEMA = testSchema('tcf_replay');
-const stores: { name: string; store?: string; skip?: string }[] = [
-  { name: 'LMDB' },
-  postgres.ok ? { name: 'PostgreSQL', store: `${POSTGRES_URL}?schema=${SCHEMA}` } : { name: 'PostgreSQL', skip: postgres.reason },
-];
-
-after(async () => {
-  if (!postgres.ok) return;
-  const db = new pg.Client({ connectionString: POSTGRES_URL });
-  await db.connect();
-  await db.query(`DROP SCHEMA IF EXISTS "${SCHEMA}" CASCADE`);
-  await db.end();
-});
+const stores = await storesUnderTest('tcf_replay');
 
 for (const { name, store, skip } of stores) {
   describe(`replays (${name})`, { skip }, () => {
