@@ -26,6 +26,7 @@ export interface ClientFlags {
   ledger: string;
   rpc?: string;
   contracts?: string;
+  registrant?: string;
   accountKey?: string;
   devAccount?: number;
 }
@@ -39,7 +40,12 @@ export function withClientOptions(command: Command): Command {
     command
       .option('--url <url>', 'the TCS to talk to (direct model)', process.env.TCF_URL ?? 'http://127.0.0.1:1947')
       .option('--ledger <model>', 'direct (JSON-RPC to --url) or ethereum (the contracts at --contracts, through --rpc)', process.env.TCF_LEDGER ?? 'direct')
-      .option('--contracts <file>', 'with --ledger ethereum: the deployment file of `tcf contracts deploy`', process.env.TCF_ETHEREUM_CONTRACTS),
+      .option('--contracts <file>', 'with --ledger ethereum: the deployment file of `tcf contracts deploy`', process.env.TCF_ETHEREUM_CONTRACTS)
+      .option(
+        '--registrant <addresses>',
+        'with --ledger ethereum: the accounts (comma-separated) of the TCSs you use; a worker registered on chain by any other account is not trusted',
+        process.env.TCF_ETHEREUM_REGISTRANT,
+      ),
   )
     .option(
       '--policy <policy>',
@@ -123,7 +129,10 @@ export async function clientFor(flags: ClientFlags): Promise<TcfClient> {
   if (flags.ledger !== 'ethereum') throw new CliUsageError(`--ledger must be direct or ethereum, not ${JSON.stringify(flags.ledger)}`);
   const { ledger, deployment } = await ledgerFor(flags);
   // A chain answers in blocks, not milliseconds: polling faster than a block only costs the node.
-  return new TcfClient(new EthereumRequesterBackend(ledger, deployment), { ...options, pollIntervalMs: 500 });
+  const registrants = flags.registrant?.split(',').map((address) => address.trim()).filter(Boolean);
+  if (registrants?.some((address) => !/^0x[0-9a-fA-F]{40}$/.test(address))) throw new CliUsageError('--registrant takes Ethereum addresses (0x and 40 hex digits), comma-separated');
+  const backend = new EthereumRequesterBackend(ledger, deployment, registrants ? { registrants } : {});
+  return new TcfClient(backend, { ...options, pollIntervalMs: 500 });
 }
 
 /** The requester's private folder: keys and saved work-order secrets live here, readable by the owner only. */

@@ -36,6 +36,11 @@ export interface RequesterBackend {
   lookUpWorkers(filter: WorkerFilter, lookUpTag?: string): Promise<LookUpResult>;
   /** The worker's record as registered, its details checked against the schema (their evidence not yet trusted). */
   retrieveWorker(workerId: string): Promise<WorkerRecord>;
+  /**
+   * Reasons not to trust who published the worker's record, beside its evidence (empty when none): on a
+   * chain anyone may register a worker id first, so a requester names the accounts of the TCSs it uses.
+   */
+  workerProvenance(workerId: string): Promise<string[]>;
   /** Submits; the result when the way in answers at once (direct model, synchronous), otherwise undefined. */
   submitWorkOrder(request: WorkOrderRequest): Promise<WorkOrderResult | undefined>;
   /** The result, pending, or an RpcCallError carrying the worker's spec error. */
@@ -69,6 +74,11 @@ export class DirectBackend implements RequesterBackend {
     if (!details.ok) throw new TransportError(`worker ${workerId}: ${details.error.message}`);
     // The listener answers without the id; the record carries the one asked for.
     return { ...worker, workerId, details: details.value };
+  }
+
+  /** A TCS's listener serves only the workers it registered: the URL (and its TLS) is the provenance. */
+  async workerProvenance(): Promise<string[]> {
+    return [];
   }
 
   async submitWorkOrder(request: WorkOrderRequest): Promise<WorkOrderResult | undefined> {

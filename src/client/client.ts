@@ -13,7 +13,7 @@ import { receiptCreateHash, receiptUpdateHash } from '../protocol/hashing.js';
 import type { LookUpResult, ReceiptCreate, ReceiptRetrieveResult, ReceiptUpdateRetrieveResult, WorkerRecord } from '../protocol/messages.js';
 import { DEVELOPMENT_POLICY, type TrustPolicy } from '../attestation/policy.js';
 import type { VendorRoots } from '../attestation/verify.js';
-import { judgeWorker, trustWorker, type TrustedWorker, type WorkerJudgement } from '../attestation/worker-trust.js';
+import { judgeWorker, trustWorker, UntrustedWorkerError, type TrustedWorker, type WorkerJudgement } from '../attestation/worker-trust.js';
 import { buildWorkOrder, openWorkOrderResult, type BuiltWorkOrder, type InputItem, type OpenedResult, type OutputRequest } from '../workorder/requester.js';
 import type { IvMode } from '../workorder/items.js';
 import { DirectBackend, type ReceiptFilter, type RequesterBackend, type WorkerFilter } from './backend.js';
@@ -125,12 +125,18 @@ export class TcfClient {
 
   /** Retrieves a worker and checks its evidence and key binding under the trust policy; throws UntrustedWorkerError. */
   async trustedWorker(workerId: string, policy: TrustPolicy = this.trustPolicy): Promise<TrustedWorker> {
-    return trustWorker(await this.getWorker(workerId), policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
+    const worker = await this.getWorker(workerId);
+    const provenance = await this.backend.workerProvenance(worker.workerId);
+    if (provenance.length > 0) throw new UntrustedWorkerError(`worker ${worker.workerId}: ${provenance.join('; ')}`);
+    return trustWorker(worker, policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
   }
 
-  /** A worker's evidence as judged under the policy, trusted or not, with every reason it is not. */
-  judgeWorker(worker: WorkerRecord, policy: TrustPolicy = this.trustPolicy): Promise<WorkerJudgement> {
-    return judgeWorker(worker, policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
+  /** A worker's evidence and provenance as judged under the policy, trusted or not, with every reason it is not. */
+  async judgeWorker(worker: WorkerRecord, policy: TrustPolicy = this.trustPolicy): Promise<WorkerJudgement> {
+    const judgement = await judgeWorker(worker, policy, this.attestationRoots ? { roots: this.attestationRoots } : {});
+    const provenance = await this.backend.workerProvenance(worker.workerId);
+    if (provenance.length === 0) return judgement;
+    return { ...judgement, trusted: false, reasons: [...provenance, ...judgement.reasons] };
   }
 
   async submit(options: SubmitOptions): Promise<Submission> {

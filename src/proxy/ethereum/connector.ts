@@ -212,7 +212,13 @@ export class EthereumConnector {
       } catch (error) {
         if (!(error instanceof LedgerError)) throw error;
         this.workerIds.delete(canonicalId(workerId));
-        log.error('cannot serve this worker from the chain: its record there belongs to another account', { workerId, account, reason: error.reason });
+        const registrant = await ledger.workerRegistrant(workerId).catch(() => undefined);
+        // Worker ids are public, so another account may have registered this one first (squatting).
+        log.error(
+          'cannot serve this worker from the chain: its id is registered there by another account. Give the worker another name ' +
+            '(workers.names) so its id is new, and give requesters this account for --registrant so they refuse workers registered by others',
+          { workerId, account, registrant, reason: error.reason },
+        );
       }
     }
     this.lastWorkerSync = Date.now();

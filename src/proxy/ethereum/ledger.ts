@@ -286,6 +286,12 @@ export class EthereumLedger {
     };
   }
 
+  /** The account that registered the worker on chain (lowercase 0x-hex), or undefined when it is not registered. */
+  async workerRegistrant(workerId: string): Promise<string | undefined> {
+    const [registrant] = await this.view<[string, bigint]>('workerRegistrant', this.workerRegistry, [bytes32(workerId, 'workerId')]);
+    return /^0x0{40}$/i.test(registrant) ? undefined : registrant.toLowerCase();
+  }
+
   // ------------------------------------------------------------------------------------------------
   // Work orders
 

@@ -28,11 +28,20 @@ function notFound(method: string, what: string): RpcCallError {
 export class EthereumRequesterBackend implements RequesterBackend {
   readonly description: string;
 
+  private readonly registrants: readonly string[] | undefined;
+
+  /**
+   * `registrants`: the accounts of the TCSs (connectors) this requester uses. Worker ids are public and
+   * anyone may register one first, so a worker registered by another account is refused, however
+   * genuine its evidence looks. Left out, any registrant is accepted (evidence alone decides).
+   */
   constructor(
     private readonly ledger: EthereumLedger,
     deployment: Deployment,
+    options: { registrants?: readonly string[] } = {},
   ) {
     this.description = `the work order registry ${deployment.addresses.workOrderRegistry} on chain ${deployment.chainId}`;
+    this.registrants = options.registrants?.map((address) => address.toLowerCase());
   }
 
   lookUpWorkers(filter: WorkerFilter, lookUpTag?: string): Promise<LookUpResult> {
@@ -43,6 +52,16 @@ export class EthereumRequesterBackend implements RequesterBackend {
     const worker = await this.ledger.retrieveWorker(workerId);
     if (!worker) throw notFound('WorkerRetrieve', `worker ${workerId}`);
     return worker;
+  }
+
+  async workerProvenance(workerId: string): Promise<string[]> {
+    if (!this.registrants) return [];
+    const registrant = await this.ledger.workerRegistrant(workerId);
+    if (registrant && this.registrants.includes(registrant)) return [];
+    return [
+      `the worker was registered on chain by ${registrant ?? 'nobody'}, not by an account this requester trusts (${this.registrants.join(', ')}): ` +
+        'anyone may register a worker id first; its operator must register under another worker id',
+    ];
   }
 
   async submitWorkOrder(request: WorkOrderRequest): Promise<WorkOrderResult | undefined> {
