@@ -7,7 +7,7 @@ import type { WorkerDetails } from '../protocol/messages.js';
 import type { DcapCollateral } from './dcap.js';
 import { decodeEvidenceEnvelope, envelopeType, type EvidenceEnvelope } from './envelope.js';
 import type { AttestationVerifier, EvidenceContext, WorkerEvidence } from './evidence.js';
-import { PccsCollateralSource } from './pccs.js';
+import { collateralSourceFor } from './pccs.js';
 import { emptyVerdict } from './verdict.js';
 import { verifyEvidence } from './verify.js';
 
@@ -26,10 +26,11 @@ export class HardwareEvidenceVerifier implements AttestationVerifier {
     } catch (error) {
       return { proofDataType, issuedAt: '', verdict: { ...emptyVerdict(type, context.at), reason: (error as Error).message } };
     }
-    let collateral: DcapCollateral | undefined = envelope.collateral;
-    if ((type === 'sgx-dcap' || type === 'tdx') && context.collateral.source === 'pccs') {
+    let collateral: DcapCollateral | undefined;
+    const source = type === 'sgx-dcap' || type === 'tdx' ? collateralSourceFor(context.collateral, envelope.collateral) : undefined;
+    if (source) {
       try {
-        collateral = await new PccsCollateralSource(context.collateral.url).dcap(envelope.evidence);
+        collateral = await source.dcap(envelope.evidence);
       } catch (error) {
         return { proofDataType, issuedAt: envelope.issuedAt, verdict: { ...emptyVerdict(type, context.at), reason: `collateral: ${(error as Error).message}` } };
       }

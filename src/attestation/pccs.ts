@@ -8,6 +8,7 @@
 import { parsePemCertificates } from './dcap-quote.js';
 import { dcapCollateralRequest, parseDcapCollateral, type DcapCollateral, type DcapCollateralRequest } from './dcap.js';
 import { parseCrl } from './x509.js';
+import type { CollateralPolicy } from './policy.js';
 
 /** Intel's Provisioning Certification Service; PCCS serves the same v4 API. */
 export const INTEL_PCS_URL = 'https://api.trustedservices.intel.com';
@@ -66,6 +67,15 @@ export class EmbeddedCollateralSource implements CollateralSource {
   dcap(): Promise<DcapCollateral> {
     return Promise.resolve(this.collateral);
   }
+}
+
+/**
+ * The source a requester's policy names: its PCCS, else the collateral the worker shipped (undefined when
+ * it shipped none, so the quote cannot be judged).
+ */
+export function collateralSourceFor(policy: CollateralPolicy, shipped: DcapCollateral | undefined): CollateralSource | undefined {
+  if (policy.source === 'pccs') return new PccsCollateralSource(policy.url);
+  return shipped ? new EmbeddedCollateralSource(shipped) : undefined;
 }
 
 /**

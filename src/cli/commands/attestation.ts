@@ -7,8 +7,8 @@ import fs from 'node:fs';
 import { InvalidArgumentError, type Command } from 'commander';
 import { dcapCollateralRequest, parseDcapCollateral, type DcapCollateral } from '../../attestation/dcap.js';
 import type { HardwareEvidenceType } from '../../attestation/envelope.js';
-import { PccsCollateralSource } from '../../attestation/pccs.js';
-import { policyRefusals } from '../../attestation/policy.js';
+import { collateralSourceFor } from '../../attestation/pccs.js';
+import { policyRefusals, type TrustPolicy } from '../../attestation/policy.js';
 import type { Verdict } from '../../attestation/verdict.js';
 import { verifyEvidence, type EvidenceParts } from '../../attestation/verify.js';
 import { CliUsageError, trustPolicy } from '../context.js';
@@ -57,7 +57,8 @@ export function decodeEvidenceFile(bytes: Buffer): Buffer {
   return bytes;
 }
 
-async function collateralFor(flags: VerifyFlags, quote: Buffer, pccsUrl: string | undefined): Promise<DcapCollateral | undefined> {
+async function collateralFor(flags: VerifyFlags, quote: Buffer, policy: TrustPolicy | undefined): Promise<DcapCollateral | undefined> {
+  // A collateral file given by hand wins over the policy's PCCS: it is what the caller asked to judge with.
   if (flags.collateral) {
     try {
       return parseDcapCollateral(readFile(flags.collateral, 'collateral').toString('utf8'));
@@ -66,13 +67,15 @@ async function collateralFor(flags: VerifyFlags, quote: Buffer, pccsUrl: string 
       throw new CliUsageError(`--collateral ${flags.collateral}: ${(error as Error).message}`);
     }
   }
-  if (!pccsUrl) return undefined;
+  const source = policy ? collateralSourceFor(policy.collateral, undefined) : undefined;
+  if (!source) return undefined;
   try {
     dcapCollateralRequest(quote);
   } catch {
+    // A quote the PCCS could not be asked about is refused by the verifier, with its reason.
     return undefined;
   }
-  return new PccsCollateralSource(pccsUrl).dcap(quote);
+  return source.dcap(quote);
 }
 
 function humanLines(verdict: Verdict, refusals: string[] | undefined, policyName: string | undefined): string[] {
@@ -129,7 +132,7 @@ export function registerAttestationCommands(program: Command): void {
       const evidence = flags.type === 'ias' ? raw : decodeEvidenceFile(raw);
       const parts: EvidenceParts = { evidence };
       if (flags.type === 'sgx-dcap' || flags.type === 'tdx') {
-        const collateral = await collateralFor(flags, evidence, policy?.collateral.source === 'pccs' ? policy.collateral.url : undefined);
+        const collateral = await collateralFor(flags, evidence, policy);
         if (collateral) parts.collateral = collateral;
       }
       if (flags.certs) parts.certificates = readFile(flags.certs, 'certificates');
